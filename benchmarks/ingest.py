@@ -1,0 +1,436 @@
+"""Ingest benchmark: how fast game reports reach a durable SQLite event store.
+
+Compares, on fresh database files, a bare SQLite append of the report text (the floor any
+event store pays), the `eventsourcing` library on SQLite, and the `osmo record` CLI; plus the
+latency of appending one game per transaction.
+
+    python benchmarks/ingest.py                  # 100,000 games
+    python benchmarks/ingest.py --games 2000     # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import cache
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from _common import (
+    batches,
+    best_of,
+    count_lines,
+    format_table,
+    generate_reports,
+    latency_percentiles,
+    machine_info,
+    read_lines,
+    remove_database,
+)
+
+DEFAULT_GAMES = 100_000
+BATCH_SIZE = 500
+SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+EVENTS_TABLE = """
+CREATE TABLE IF NOT EXISTS events (
+    position INTEGER PRIMARY KEY,
+    stream TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    event_id TEXT NOT NULL UNIQUE,
+    recorded_at TEXT NOT NULL,
+    UNIQUE (stream, version)
+)
+"""
+INSERT_EVENT = (
+    "INSERT INTO events (stream, version, type, data, metadata, event_id, recorded_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+GAME_NAMESPACE = uuid.UUID("3f0c5a56-5b8e-4c61-9d3e-0b6f4f1d2a77")
+
+
+class MethodUnavailable(Exception):
+    """The method cannot run here (missing package or command)."""
+
+
+class MethodFailed(Exception):
+    """The method ran but its result is wrong."""
+
+
+@dataclass
+class Outcome:
+    method: str
+    games: int
+    games_per_s: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    note: str = ""
+
+
+# --- raw SQLite append -------------------------------------------------------------------------
+
+
+def open_raw_store(path: Path, synchronous: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(f"PRAGMA synchronous={synchronous}")
+    connection.execute(EVENTS_TABLE)
+    return connection
+
+
+def raw_event_row(line: str) -> tuple[str, int, str, str, str, str, str]:
+    stream = "game-" + orjson.loads(line)["game_id"]
+    recorded_at = datetime.now(UTC).isoformat()
+    return (stream, 1, "GameRecorded", line, "{}", str(uuid.uuid4()), recorded_at)
+
+
+def raw_append_seconds(reports: Path, db: Path, synchronous: str) -> float:
+    connection = open_raw_store(db, synchronous)
+    try:
+        started = time.perf_counter()
+        for batch in batches(read_lines(reports), BATCH_SIZE):
+            connection.execute("BEGIN")
+            connection.executemany(INSERT_EVENT, [raw_event_row(line) for line in batch])
+            connection.execute("COMMIT")
+        return time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+def raw_latency(reports: Path, db: Path, synchronous: str, games: int) -> tuple[float, float, float]:
+    """p50 ms, p99 ms and games/s when every game is its own transaction."""
+    connection = open_raw_store(db, synchronous)
+
+    def append_one(line: str) -> None:
+        connection.execute("BEGIN")
+        connection.execute(INSERT_EVENT, raw_event_row(line))
+        connection.execute("COMMIT")
+
+    try:
+        started = time.perf_counter()
+        p50, p99 = latency_percentiles(append_one, islice(read_lines(reports), games))
+        return p50, p99, games / (time.perf_counter() - started)
+    finally:
+        connection.close()
+
+
+# --- eventsourcing library -----------------------------------------------------------------------
+
+
+@cache
+def _eventsourcing_classes() -> tuple[type[Any], type[Any]]:
+    """A one-aggregate-per-game model, defined once: the library registers classes by topic.
+
+    Imported lazily because eventsourcing is an optional extra.
+    """
+    try:
+        from eventsourcing.application import Application
+        from eventsourcing.domain import Aggregate
+    except ImportError as error:
+        raise MethodUnavailable(f"{error}; install the 'bench' extra") from error
+
+    class Game(Aggregate):  # type: ignore[misc]
+        @staticmethod
+        def create_id(report: dict[str, Any]) -> uuid.UUID:
+            return uuid.uuid5(GAME_NAMESPACE, report["game_id"])
+
+        def __init__(self, report: dict[str, Any]) -> None:
+            self.report = report
+
+    class GameArchive(Application):  # type: ignore[misc]
+        pass
+
+    return Game, GameArchive
+
+
+def _on_pooled_connections(app: Any, *statements: str) -> set[tuple[Any, ...]]:
+    """Run statements on every pooled connection (the pool hands them out in rotation).
+
+    Returns the distinct first columns of the results, one tuple per connection.
+    """
+    pool = app.factory.datastore.pool
+    results = set()
+    for _ in range(max(pool.num_in_pool, 1)):
+        connection = pool.get_connection(is_writer=True)
+        try:
+            cursor = connection.cursor()
+            row = []
+            for sql in statements:
+                cursor.execute(sql)
+                row.append((cursor.fetchone() or [None])[0])
+            results.add(tuple(row))
+        finally:
+            pool.put_connection(connection)
+    return results
+
+
+def eventsourcing_seconds(reports: Path, db: Path, synchronous: str) -> tuple[float, str]:
+    """Seconds to save every report as a new `Game` aggregate, and the SQLite settings it ran with.
+
+    The library opens SQLite in WAL mode itself but leaves `synchronous` at SQLite's default,
+    so it is set to the benchmark's mode on its pooled connections to compare like with like.
+    """
+    game_class, app_class = _eventsourcing_classes()
+    app = app_class(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)})
+    try:
+        _on_pooled_connections(app, f"PRAGMA synchronous={synchronous}")
+        started = time.perf_counter()
+        for batch in batches(read_lines(reports), BATCH_SIZE):
+            app.save(*(game_class(orjson.loads(line)) for line in batch))
+        elapsed = time.perf_counter() - started
+        settings = _on_pooled_connections(app, "PRAGMA journal_mode", "PRAGMA synchronous")
+        described = sorted(
+            f"journal={journal}, synchronous={SYNCHRONOUS_MODES[level]}" for journal, level in settings
+        )
+        return elapsed, "; ".join(described)
+    finally:
+        app.close()
+
+
+# --- osmo CLI --------------------------------------------------------------------------------------
+
+
+def _run_osmo(executable: Path, db: Path, command: str, *args: str) -> str:
+    try:
+        completed = subprocess.run(
+            [str(executable), "--db", str(db), command, *args], capture_output=True, text=True, check=False
+        )
+    except OSError as error:
+        raise MethodUnavailable(str(error)) from error
+    if completed.returncode != 0:
+        last_line = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MethodUnavailable(f"`osmo {command}` exited {completed.returncode}: {last_line}")
+    return completed.stdout
+
+
+def osmo_record_seconds(executable: Path, reports: Path, db: Path, games: int) -> float:
+    """Seconds for `osmo record` on a freshly initialised database, process start-up included."""
+    if not executable.exists():
+        raise MethodUnavailable(f"no console script at {executable}")
+    _run_osmo(executable, db, "init")
+    started = time.perf_counter()
+    output = _run_osmo(executable, db, "record", str(reports), "--json")
+    elapsed = time.perf_counter() - started
+    try:
+        summary = orjson.loads(output)
+    except orjson.JSONDecodeError as error:
+        raise MethodFailed(f"unparseable --json output: {output[:80]!r}") from error
+    if summary.get("recorded") != games:
+        raise MethodFailed(
+            f"recorded {summary.get('recorded')} of {games} "
+            f"(duplicates {summary.get('duplicates')}, rejected {len(summary.get('rejected', []))})"
+        )
+    return elapsed
+
+
+# --- orchestration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    reports: Path
+    games: int
+    workdir: Path
+    synchronous: str
+    repeat: int
+    latency_games: int
+    osmo: Path
+
+
+def best_on_fresh_databases(run: Run, name: str, timed: Callable[[Path], float]) -> float:
+    """Best of `run.repeat` timings, each on a new database file that is deleted afterwards."""
+
+    def attempt(number: int) -> float:
+        db = run.workdir / f"{name}-{number}.db"
+        try:
+            return timed(db)
+        finally:
+            remove_database(db)
+
+    return best_of(run.repeat, attempt)
+
+
+def measure_raw(run: Run) -> Outcome:
+    seconds = best_on_fresh_databases(
+        run, "raw", lambda db: raw_append_seconds(run.reports, db, run.synchronous)
+    )
+    return Outcome(
+        "raw SQLite append", run.games, run.games / seconds, note=f"{BATCH_SIZE} games/transaction"
+    )
+
+
+def measure_eventsourcing(run: Run) -> Outcome:
+    settings = ""
+
+    def timed(db: Path) -> float:
+        nonlocal settings
+        seconds, settings = eventsourcing_seconds(run.reports, db, run.synchronous)
+        return seconds
+
+    seconds = best_on_fresh_databases(run, "eventsourcing", timed)
+    note = f"{BATCH_SIZE} aggregates/save, {settings}"
+    return Outcome("eventsourcing (SQLite)", run.games, run.games / seconds, note=note)
+
+
+def measure_osmo(run: Run) -> Outcome:
+    seconds = best_on_fresh_databases(
+        run, "osmo", lambda db: osmo_record_seconds(run.osmo, run.reports, db, run.games)
+    )
+    return Outcome("osmo record (CLI)", run.games, run.games / seconds, note="includes process start-up")
+
+
+def measure_latency(run: Run) -> Outcome:
+    db = run.workdir / "latency.db"
+    try:
+        p50, p99, games_per_s = raw_latency(run.reports, db, run.synchronous, run.latency_games)
+    finally:
+        remove_database(db)
+    return Outcome(
+        "raw SQLite append, 1 game/txn", run.latency_games, games_per_s, p50, p99, note="one commit per game"
+    )
+
+
+METHODS: dict[str, tuple[str, Callable[[Run], Outcome]]] = {
+    "raw": ("raw SQLite append", measure_raw),
+    "eventsourcing": ("eventsourcing (SQLite)", measure_eventsourcing),
+    "osmo": ("osmo record (CLI)", measure_osmo),
+    "latency": ("raw SQLite append, 1 game/txn", measure_latency),
+}
+
+
+def measure(method: str, run: Run) -> Outcome:
+    label, measure_method = METHODS[method]
+    progress(f"{method}: measuring ...")
+    try:
+        outcome = measure_method(run)
+    except MethodUnavailable as error:
+        outcome = Outcome(label, run.games, note=f"not available ({error})")
+    except MethodFailed as error:
+        outcome = Outcome(label, run.games, note=f"failed ({error})")
+    figure = f"{outcome.games_per_s:,.0f} games/s" if outcome.games_per_s else outcome.note
+    progress(f"{method}: {figure}")
+    return outcome
+
+
+# --- reports and output ----------------------------------------------------------------------------
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def prepare_reports(path: Path | None, games: int | None, seed: int, workdir: Path) -> tuple[Path, int]:
+    """An existing `path` is reused as is; otherwise reports are generated (into `path` if given)."""
+    if path is not None and path.exists():
+        found = count_lines(path)
+        if games is not None and games != found:
+            progress(f"--games {games} ignored: {path} holds {found} reports")
+        return path, found
+    target = path or workdir / "reports.jsonl"
+    games = games or DEFAULT_GAMES
+    started = time.perf_counter()
+    generate_reports(target, games, seed)
+    progress(f"generated {games:,} reports into {target} in {time.perf_counter() - started:.1f}s")
+    return target, games
+
+
+def _optional(value: float | None, spec: str) -> str:
+    return "" if value is None else format(value, spec)
+
+
+def render_table(outcomes: list[Outcome], machine: dict[str, str]) -> str:
+    baseline = next((o.games_per_s for o in outcomes if o.method == METHODS["raw"][0]), None)
+    rows = [
+        [
+            outcome.method,
+            f"{outcome.games:,}",
+            _optional(outcome.games_per_s, ",.0f"),
+            _optional(outcome.games_per_s / baseline if outcome.games_per_s and baseline else None, ".2f"),
+            _optional(outcome.p50_ms, ".3f"),
+            _optional(outcome.p99_ms, ".3f"),
+            outcome.note,
+        ]
+        for outcome in outcomes
+    ]
+    headers = ["method", "games", "games/s", "vs raw", "p50 ms", "p99 ms", "notes"]
+    table = format_table(headers, rows, right_aligned={1, 2, 3, 4, 5})
+    width = max(map(len, machine))
+    details = "\n".join(f"{key.ljust(width)}  {value}" for key, value in machine.items())
+    return f"{table}\n\n{details}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--games", type=positive_int, help=f"reports to generate (default {DEFAULT_GAMES:,})")
+    parser.add_argument("--reports", type=Path, help="JSON Lines file to reuse, or to generate if missing")
+    parser.add_argument("--seed", type=int, default=2026, help="random seed of the generated reports")
+    parser.add_argument("--repeat", type=positive_int, default=1, help="runs per method; the best counts")
+    parser.add_argument(
+        "--synchronous", type=str.upper, choices=SYNCHRONOUS_MODES, default="FULL", help="SQLite synchronous"
+    )
+    parser.add_argument(
+        "--latency-games", type=positive_int, default=2000, help="games appended one per transaction"
+    )
+    parser.add_argument(
+        "--methods", nargs="+", choices=list(METHODS), default=list(METHODS), help="what to measure"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="where the temporary databases go (default: system temp)"
+    )
+    parser.add_argument(
+        "--osmo", type=Path, default=Path(sys.executable).with_name("osmo"), help="osmo console script"
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    return parser.parse_args(argv)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError("must be at least 2")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="osmo-bench-", dir=args.workdir) as tmp:
+        workdir = Path(tmp)
+        reports, games = prepare_reports(args.reports, args.games, args.seed, workdir)
+        run = Run(
+            reports=reports,
+            games=games,
+            workdir=workdir,
+            synchronous=args.synchronous,
+            repeat=args.repeat,
+            latency_games=min(args.latency_games, games),
+            osmo=args.osmo,
+        )
+        outcomes = [measure(method, run) for method in args.methods]
+        machine = machine_info(workdir, args.synchronous)
+    if args.json:
+        settings = {"games": games, "repeat": args.repeat, "batch_size": BATCH_SIZE, "seed": args.seed}
+        figures = {"machine": machine, "settings": settings, "results": [asdict(o) for o in outcomes]}
+        print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(render_table(outcomes, machine))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Reading catalog TOML files: the built-in ones shipped in the package and an optional user file."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from osmo.domain.catalog import Catalog, build_catalog
+from osmo.domain.errors import InvalidCatalog
+
+BUILTIN_FILES = ("stats.toml", "awards.toml")
+
+
+def builtin_layers() -> list[tuple[str, dict[str, Any]]]:
+    package = resources.files("osmo.catalog")
+    return [(f"osmo/catalog/{name}", tomllib.loads(package.joinpath(name).read_text("utf-8")))
+            for name in BUILTIN_FILES]
+
+
+def user_layer(path: str) -> tuple[str, dict[str, Any]]:
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as error:
+        raise InvalidCatalog(f"{path}: cannot read catalog file: {error.strerror}") from None
+    try:
+        return path, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidCatalog(f"{path}: not valid TOML: {error}") from None
+
+
+def load_catalog(user_file: str | None = None, version: int = 0) -> Catalog:
+    """The built-in catalog, overridden key by key by ``user_file`` when given."""
+    layers = builtin_layers()
+    if user_file:
+        layers.append(user_layer(user_file))
+    return build_catalog(layers, version)

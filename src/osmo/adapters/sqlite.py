@@ -1,0 +1,397 @@
+"""SQLite backend: the embedded default, one file in WAL mode.
+
+Durability: ``synchronous=FULL`` by default. In WAL mode that syncs the log on every commit, so a game
+osmo reported as recorded survives a crash of the process, the OS or the power. ``NORMAL`` (opt in with
+``OSMO_SQLITE_SYNCHRONOUS=NORMAL``) survives a process crash and never corrupts the file, but the last
+commits before a power loss may be rolled back.
+
+Writers take the write lock up front (``BEGIN IMMEDIATE``), so positions are assigned in commit order
+and a reader following ``position`` never skips an event.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from osmo.application.ports import GameLineRow, PlayerRow, UnlockRow
+from osmo.domain.career import Career
+from osmo.domain.catalog import Catalog
+from osmo.domain.errors import ConcurrencyError, StoreUnavailable
+from osmo.domain.events import NO_STREAM, NewEvent, RecordedEvent
+
+BUSY_TIMEOUT_MS = 10_000
+CHUNK = 500
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE events (
+        position INTEGER PRIMARY KEY,
+        stream TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        event_id BLOB NOT NULL UNIQUE,
+        recorded_at TEXT NOT NULL,
+        UNIQUE (stream, version)
+    );
+    CREATE TABLE checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+    CREATE TABLE players (
+        player_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        position INTEGER NOT NULL,
+        registered_at TEXT NOT NULL
+    );
+    CREATE TABLE careers (player_id TEXT PRIMARY KEY, position INTEGER NOT NULL);
+    CREATE TABLE player_games (
+        position INTEGER NOT NULL,
+        player_id TEXT NOT NULL,
+        game_id TEXT NOT NULL,
+        team INTEGER NOT NULL,
+        finished_at TEXT NOT NULL,
+        PRIMARY KEY (position, player_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX player_games_by_player ON player_games (player_id, position);
+    CREATE TABLE unlocks (
+        player_id TEXT NOT NULL,
+        award_id TEXT NOT NULL,
+        game_id TEXT NOT NULL,
+        game_position INTEGER NOT NULL,
+        unlocked_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        catalog_version INTEGER NOT NULL,
+        backfilled INTEGER NOT NULL,
+        PRIMARY KEY (player_id, award_id)
+    );
+    CREATE INDEX unlocks_by_award ON unlocks (award_id);
+    """,
+]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _decode(row: tuple[Any, ...]) -> RecordedEvent:
+    position, stream, version, type_, data, metadata, event_id, recorded_at = row
+    return RecordedEvent(position, stream, version, type_, orjson.loads(data), orjson.loads(metadata),
+                         uuid.UUID(bytes=event_id), recorded_at)
+
+
+class SqliteEventStore:
+    """The ``events`` table. Positions are assigned under the write lock: contiguous, in commit order."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def append(self, events: Sequence[NewEvent]) -> list[RecordedEvent]:
+        if not events:
+            return []
+        fresh = self._not_yet_stored(events)
+        position = self.last_position()
+        now = _now()
+        rows = []
+        recorded = []
+        for event in fresh:
+            version = self._next_version(event)
+            position += 1
+            metadata = {"schema": 1, **(event.metadata or {})}
+            rows.append((position, event.stream, version, event.type, orjson.dumps(event.data).decode(),
+                         orjson.dumps(metadata).decode(), event.event_id.bytes, now))
+            recorded.append(RecordedEvent(position, event.stream, version, event.type, event.data, metadata,
+                                          event.event_id, now))
+        try:
+            self.conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.IntegrityError as error:
+            raise ConcurrencyError(f"a stream was written concurrently: {error}") from None
+        return recorded
+
+    def _not_yet_stored(self, events: Sequence[NewEvent]) -> list[NewEvent]:
+        stored: set[bytes] = set()
+        for start in range(0, len(events), CHUNK):
+            ids = [e.event_id.bytes for e in events[start:start + CHUNK]]
+            marks = ",".join("?" * len(ids))
+            stored.update(r[0] for r in self.conn.execute(
+                f"SELECT event_id FROM events WHERE event_id IN ({marks})", ids))
+        return [e for e in events if e.event_id.bytes not in stored] if stored else list(events)
+
+    def _next_version(self, event: NewEvent) -> int:
+        if event.expected_version == NO_STREAM:
+            return 0
+        (current,) = self.conn.execute(
+            "SELECT coalesce(max(version), -1) FROM events WHERE stream = ?", (event.stream,)).fetchone()
+        if event.expected_version is not None and current != event.expected_version:
+            raise ConcurrencyError(
+                f"stream {event.stream!r} is at version {current}, expected {event.expected_version}")
+        return int(current) + 1
+
+    def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
+        cursor = self.conn.execute(
+            "SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?", (after, limit or -1))
+        for row in cursor:
+            yield _decode(row)
+
+    def read_stream(self, stream: str) -> list[RecordedEvent]:
+        rows = self.conn.execute("SELECT * FROM events WHERE stream = ? ORDER BY version", (stream,))
+        return [_decode(r) for r in rows]
+
+    def first_events(self, streams: Iterable[str]) -> dict[str, RecordedEvent]:
+        names = list(streams)
+        found: dict[str, RecordedEvent] = {}
+        for start in range(0, len(names), CHUNK):
+            part = names[start:start + CHUNK]
+            marks = ",".join("?" * len(part))
+            for row in self.conn.execute(
+                    f"SELECT * FROM events WHERE version = 0 AND stream IN ({marks})", part):
+                event = _decode(row)
+                found[event.stream] = event
+        return found
+
+    def last_position(self) -> int:
+        (position,) = self.conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+        return int(position)
+
+
+def game_column(name: str) -> str:
+    return f"g_{name}"
+
+
+def career_column(name: str) -> str:
+    return f"c_{name}"
+
+
+class SqliteReadModels:
+    """Projections in SQLite. Careers and game lines are buffered and written at commit."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.catalog: Catalog | None = None
+        self._careers: dict[str, Career] = {}
+        self._dirty: dict[str, int] = {}
+        self._lines: list[tuple[Any, ...]] = []
+        self._checkpoints: dict[str, int] = {}
+        self._held: dict[str, set[str]] = {}
+
+    # -- layout ------------------------------------------------------------------------------
+    def use_catalog(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(player_games)")}
+        wanted = [game_column(n) for n in catalog.game_names] + [career_column(n) for n in catalog.career_names]
+        for column in wanted:
+            if column not in have:
+                self.conn.execute(f"ALTER TABLE player_games ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+        have_careers = {r[1] for r in self.conn.execute("PRAGMA table_info(careers)")}
+        for name in catalog.career_names:
+            if career_column(name) not in have_careers:
+                self.conn.execute(f"ALTER TABLE careers ADD COLUMN {career_column(name)} INTEGER NOT NULL DEFAULT 0")
+        columns = ["position", "player_id", "game_id", "team", "finished_at", *wanted]
+        self._insert_line = (f"INSERT INTO player_games ({', '.join(columns)}) "
+                             f"VALUES ({', '.join('?' * len(columns))})")
+        career_columns = [career_column(n) for n in catalog.career_names]
+        self._career_select = f"SELECT player_id, {', '.join(career_columns)} FROM careers WHERE player_id IN "
+        self._career_upsert = (
+            f"INSERT OR REPLACE INTO careers (player_id, position, {', '.join(career_columns)}) "
+            f"VALUES ({', '.join('?' * (len(career_columns) + 2))})")
+
+    def _layout(self) -> Catalog:
+        if self.catalog is None:
+            raise RuntimeError("use_catalog() must be called before reading or writing careers")
+        return self.catalog
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def checkpoint(self, name: str) -> int:
+        if name not in self._checkpoints:
+            row = self.conn.execute("SELECT position FROM checkpoints WHERE name = ?", (name,)).fetchone()
+            self._checkpoints[name] = row[0] if row else 0
+        return self._checkpoints[name]
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        self._checkpoints[name] = position
+        self.conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (name, position))
+
+    # -- players -----------------------------------------------------------------------------
+    def add_player(self, player_id: str, name: str, position: int, registered_at: str) -> None:
+        self.conn.execute("INSERT INTO players VALUES (?, ?, ?, ?)", (player_id, name, position, registered_at))
+
+    def rename_player(self, player_id: str, name: str) -> None:
+        self.conn.execute("UPDATE players SET name = ? WHERE player_id = ?", (name, player_id))
+
+    def find_player(self, key: str) -> PlayerRow | None:
+        row = self.conn.execute(
+            "SELECT player_id, name, registered_at FROM players WHERE player_id = ? "
+            "UNION ALL SELECT player_id, name, registered_at FROM players WHERE name = ? LIMIT 1",
+            (key, key)).fetchone()
+        return PlayerRow(*row) if row else None
+
+    def player_named(self, name: str) -> PlayerRow | None:
+        row = self.conn.execute(
+            "SELECT player_id, name, registered_at FROM players WHERE name = ?", (name,)).fetchone()
+        return PlayerRow(*row) if row else None
+
+    def players(self) -> list[PlayerRow]:
+        rows = self.conn.execute("SELECT player_id, name, registered_at FROM players ORDER BY position")
+        return [PlayerRow(*r) for r in rows]
+
+    def registered(self, player_ids: Iterable[str]) -> set[str]:
+        ids = list(set(player_ids))
+        found: set[str] = set()
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start:start + CHUNK]
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT player_id FROM players WHERE player_id IN ({','.join('?' * len(part))})", part))
+        return found
+
+    # -- careers and game lines --------------------------------------------------------------
+    def careers(self, player_ids: Iterable[str]) -> dict[str, Career]:
+        catalog = self._layout()
+        cache = self._careers
+        missing = [p for p in player_ids if p not in cache]
+        if missing:
+            rows = self.conn.execute(self._career_select + f"({','.join('?' * len(missing))})", missing)
+            for row in rows:
+                cache[row[0]] = tuple(row[1:])
+            empty = (0,) * len(catalog.career_names)
+            for player_id in missing:
+                cache.setdefault(player_id, empty)
+        return cache
+
+    def put_career(self, player_id: str, career: Career, position: int) -> None:
+        self._careers[player_id] = career
+        self._dirty[player_id] = position
+
+    def add_game_lines(self, rows: Sequence[GameLineRow]) -> None:
+        self._lines.extend(
+            (r.position, r.player_id, r.game_id, r.team, r.finished_at, *r.game, *r.career) for r in rows)
+
+    def flush(self) -> None:
+        if self._lines:
+            self.conn.executemany(self._insert_line, self._lines)
+            self._lines.clear()
+        if self._dirty:
+            careers = self._careers
+            self.conn.executemany(
+                self._career_upsert, [(p, pos, *careers[p]) for p, pos in self._dirty.items()])
+            self._dirty.clear()
+
+    # -- unlocks -----------------------------------------------------------------------------
+    def held(self, player_ids: Iterable[str]) -> dict[str, set[str]]:
+        cache = self._held
+        missing = [p for p in player_ids if p not in cache]
+        if missing:
+            for player_id in missing:
+                cache[player_id] = set()
+            rows = self.conn.execute(
+                f"SELECT player_id, award_id FROM unlocks WHERE player_id IN ({','.join('?' * len(missing))})",
+                missing)
+            for player_id, award_id in rows:
+                cache[player_id].add(award_id)
+        return cache
+
+    def add_unlock(self, row: UnlockRow) -> None:
+        self.conn.execute(
+            "INSERT INTO unlocks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.player_id, row.award_id, row.game_id, row.game_position, row.unlocked_at, row.recorded_at,
+             row.catalog_version, int(row.backfilled)))
+        self._held.setdefault(row.player_id, set()).add(row.award_id)
+
+    def unlocks_of(self, player_id: str) -> list[UnlockRow]:
+        rows = self.conn.execute(
+            "SELECT * FROM unlocks WHERE player_id = ? ORDER BY game_position, award_id", (player_id,))
+        return [UnlockRow(*r[:7], bool(r[7])) for r in rows]
+
+    def holders(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT award_id, count(*) FROM unlocks GROUP BY award_id").fetchall())
+
+    def players_with_games(self) -> int:
+        (count,) = self.conn.execute("SELECT count(*) FROM careers WHERE c_games_played > 0").fetchone()
+        return int(count)
+
+    def stat_in_use(self, stat_id: str) -> bool:
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(player_games)")}
+        column = game_column(stat_id)
+        if column not in have:
+            return False
+        return self.conn.execute(f"SELECT 1 FROM player_games WHERE {column} <> 0 LIMIT 1").fetchone() is not None
+
+
+class SqliteTransaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.events = SqliteEventStore(conn)
+        self.views = SqliteReadModels(conn)
+
+
+class SqliteDatabase:
+    """One SQLite file. ``transaction()`` holds the write lock until it commits."""
+
+    def __init__(self, path: str, synchronous: str | None = None) -> None:
+        self.path = path
+        self.synchronous = (synchronous or os.environ.get("OSMO_SQLITE_SYNCHRONOUS") or "FULL").upper()
+        if self.synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
+            raise ValueError(f"OSMO_SQLITE_SYNCHRONOUS must be FULL, NORMAL, EXTRA or OFF, not {self.synchronous!r}")
+        try:
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                        timeout=BUSY_TIMEOUT_MS / 1000)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self.conn.execute("PRAGMA cache_size=-65536")
+            self._migrate()
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"cannot open SQLite database {path!r}: {error}") from None
+
+    def _migrate(self) -> None:
+        (current,) = self.conn.execute("PRAGMA user_version").fetchone()
+        if current >= len(MIGRATIONS):
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            (current,) = self.conn.execute("PRAGMA user_version").fetchone()
+            for version in range(current, len(MIGRATIONS)):
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={version + 1}")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteTransaction]:
+        with self._begin("BEGIN IMMEDIATE") as tx:
+            yield tx
+
+    @contextmanager
+    def reader(self) -> Iterator[SqliteTransaction]:
+        with self._begin("BEGIN") as tx:
+            yield tx
+
+    @contextmanager
+    def _begin(self, begin: str) -> Iterator[SqliteTransaction]:
+        conn = self.conn
+        try:
+            conn.execute(begin)
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(f"SQLite database {self.path!r} is unavailable: {error}") from None
+        tx = SqliteTransaction(conn)
+        try:
+            yield tx
+            tx.views.flush()
+            conn.execute("COMMIT")
+        except BaseException as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.OperationalError):
+                raise StoreUnavailable(f"SQLite database {self.path!r} failed: {error}") from None
+            raise
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,30 @@
+"""Use case: simulate games between registered players and record them like a game server would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from osmo.application.ports import Database
+from osmo.application.recording import RecordResult, Submission, record_games
+from osmo.domain.catalog import Catalog
+from osmo.domain.games import GameReport, PlayerLine
+
+
+def report_from_wire(data: dict[str, Any]) -> GameReport:
+    """A report dict produced in-process (by the simulator), in the JSON wire format."""
+    teams = [[PlayerLine(p["player_id"], p["stats"]) for p in team] for team in data["teams"]]
+    return GameReport(data["game_id"], datetime.fromisoformat(data["started_at"]),
+                      datetime.fromisoformat(data["finished_at"]), data["winner"], teams, data.get("metadata", {}))
+
+
+def submissions(reports: Iterable[dict[str, Any]]) -> Iterator[Submission]:
+    for line, data in enumerate(reports, 1):
+        yield Submission(line, data["game_id"], report_from_wire(data))
+
+
+def record_simulated(database: Database, catalog: Catalog, reports: Iterable[dict[str, Any]],
+                     progress: Callable[[int], None] | None = None) -> RecordResult:
+    """Record simulated reports through the same use case as reports from a file."""
+    return record_games(database, catalog, submissions(reports), progress=progress)

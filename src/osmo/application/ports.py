@@ -1,0 +1,154 @@
+"""Ports: what the use cases need from a database. Each backend implements them in its own module.
+
+A ``Database`` opens transactions; a ``Transaction`` gives the event store and the read models of one
+database transaction, so events and the projections they feed commit together or not at all::
+
+    with database.transaction() as tx:
+        recorded = tx.events.append([player_registered("thrall", "Thrall")])
+        tx.views.add_player("thrall", "Thrall", recorded[0].position, recorded[0].recorded_at)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from osmo.domain.career import Career
+from osmo.domain.catalog import Catalog
+from osmo.domain.events import NewEvent, RecordedEvent
+
+
+class EventStore(Protocol):
+    """An append-only log of events with a global order (``position``) and per-stream versions.
+
+    >>> tx.events.append([NewEvent("game-g1", "GameRecorded", {...}, event_id, NO_STREAM)])
+    [RecordedEvent(position=42, stream="game-g1", version=0, ...)]
+
+    ``append`` checks each event's expected version (raising ConcurrencyError when the stream moved)
+    and skips events whose ``event_id`` is already stored, so a retried append is a no-op.
+    """
+
+    def append(self, events: Sequence[NewEvent]) -> list[RecordedEvent]: ...
+
+    def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
+        """Events with ``position > after`` in global order."""
+        ...
+
+    def read_stream(self, stream: str) -> list[RecordedEvent]: ...
+
+    def first_events(self, streams: Iterable[str]) -> dict[str, RecordedEvent]:
+        """The first event (version 0) of each of these streams that exists."""
+        ...
+
+    def last_position(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerRow:
+    player_id: str
+    name: str
+    registered_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnlockRow:
+    player_id: str
+    award_id: str
+    game_id: str
+    game_position: int
+    unlocked_at: str
+    recorded_at: str
+    catalog_version: int
+    backfilled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GameLineRow:
+    """One player's line in one game, with the career it produced (the snapshot after that game)."""
+
+    position: int
+    player_id: str
+    game_id: str
+    team: int
+    finished_at: str
+    game: tuple[int, ...]
+    career: Career
+
+
+class ReadModels(Protocol):
+    """The projections (players, careers, player_games, unlocks) and their checkpoints.
+
+    Careers read and written within a transaction are cached and written back at commit, so folding
+    a batch of games touches each player's career row once.
+    """
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Set the stat layout careers and game lines are read and written with (adds new stat columns)."""
+        ...
+
+    def checkpoint(self, name: str) -> int: ...
+
+    def set_checkpoint(self, name: str, position: int) -> None: ...
+
+    def add_player(self, player_id: str, name: str, position: int, registered_at: str) -> None: ...
+
+    def rename_player(self, player_id: str, name: str) -> None: ...
+
+    def find_player(self, key: str) -> PlayerRow | None:
+        """A player by id, or by name when no player has that id."""
+        ...
+
+    def player_named(self, name: str) -> PlayerRow | None: ...
+
+    def players(self) -> list[PlayerRow]: ...
+
+    def registered(self, player_ids: Iterable[str]) -> set[str]:
+        """Which of these ids are registered players."""
+        ...
+
+    def careers(self, player_ids: Iterable[str]) -> dict[str, Career]:
+        """Current careers (an empty career for a player with no game yet)."""
+        ...
+
+    def put_career(self, player_id: str, career: Career, position: int) -> None: ...
+
+    def add_game_lines(self, rows: Sequence[GameLineRow]) -> None: ...
+
+    def held(self, player_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The awards each of these players holds."""
+        ...
+
+    def add_unlock(self, row: UnlockRow) -> None: ...
+
+    def unlocks_of(self, player_id: str) -> list[UnlockRow]: ...
+
+    def holders(self) -> dict[str, int]:
+        """How many players hold each award."""
+        ...
+
+    def players_with_games(self) -> int: ...
+
+    def stat_in_use(self, stat_id: str) -> bool:
+        """Whether any recorded game line carries a non-zero value of this stat."""
+        ...
+
+
+class Transaction(Protocol):
+    events: EventStore
+    views: ReadModels
+
+
+class Database(Protocol):
+    """A backend: SQLite (embedded) or PostgreSQL. ``transaction()`` is exclusive for writers."""
+
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+
+    def reader(self) -> AbstractContextManager[Transaction]:
+        """A read-only transaction over a consistent snapshot."""
+        ...
+
+    def close(self) -> None: ...
+
+

@@ -1,0 +1,155 @@
+"""Projectors and the award policy: subscribers that follow the event log, each with a checkpoint.
+
+In the embedded mode they run inline, in the same transaction as the append (``dispatch``); a
+service worker runs the same subscribers from a subscription. Projectors only write read models, so
+``rebuild`` can replay them from position 0; the award policy decides (it appends AwardUnlocked) and
+is never replayed: its decisions are already events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from osmo.application.ports import GameLineRow, Transaction, UnlockRow
+from osmo.domain import events as ev
+from osmo.domain.career import fold, game_vector
+from osmo.domain.catalog import Catalog
+from osmo.domain.events import NewEvent, RecordedEvent
+
+
+class Subscriber(Protocol):
+    """Handles events in global order; returns any new events it decided to append."""
+
+    name: str
+
+    def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]: ...
+
+
+class PlayersProjection:
+    name = "players"
+
+    def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
+        if event.type == ev.PLAYER_REGISTERED:
+            tx.views.add_player(event.data["player_id"], event.data["name"], event.position, event.recorded_at)
+        elif event.type == ev.PLAYER_RENAMED:
+            tx.views.rename_player(event.data["player_id"], event.data["name"])
+        return []
+
+
+def line_values(data: dict[str, object], catalog: Catalog) -> list[tuple[str, int, tuple[int, ...]]]:
+    """(player_id, team, stat values in catalog order) for each line of a GameRecorded payload."""
+    stat_ids = catalog.stat_ids
+    lines = []
+    for team, members in enumerate(data["teams"]):  # type: ignore[arg-type]
+        for entry in members:
+            stats = entry["stats"]
+            lines.append((entry["player_id"], team, tuple(stats.get(s, 0) for s in stat_ids)))
+    return lines
+
+
+class CareersProjection:
+    """Folds every game into the careers of its players and keeps one line per player per game,
+    with the career snapshot after that game (which makes backfill a filtered scan)."""
+
+    name = "careers"
+
+    def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
+        if event.type != ev.GAME_RECORDED:
+            return []
+        data = event.data
+        lines = line_values(data, catalog)
+        careers = tx.views.careers([p for p, _, _ in lines])
+        winner = data["winner"]
+        rows = []
+        for player_id, team, values in lines:
+            won = team == winner
+            career = fold(careers[player_id], values, won)
+            tx.views.put_career(player_id, career, event.position)
+            rows.append(GameLineRow(event.position, player_id, data["game_id"], team, data["finished_at"],
+                                    game_vector(values, won), career))
+        tx.views.add_game_lines(rows)
+        return []
+
+
+class UnlocksProjection:
+    name = "unlocks"
+
+    def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
+        if event.type == ev.AWARD_UNLOCKED:
+            d = event.data
+            tx.views.add_unlock(UnlockRow(
+                d["player_id"], d["award_id"], d["game_id"], d["game_position"], d["unlocked_at"],
+                event.recorded_at, d["catalog_version"], d["backfilled"],
+            ))
+        return []
+
+
+class AwardPolicy:
+    """After each game, evaluates every active award its players do not hold yet, against the game's
+    line and the career including it, and unlocks the ones that hold (at most once per player)."""
+
+    name = "awards"
+
+    def __init__(self) -> None:
+        self._pending: dict[str, set[str]] = {}
+
+    def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
+        if event.type != ev.GAME_RECORDED:
+            return []
+        data = event.data
+        lines = line_values(data, catalog)
+        player_ids = [p for p, _, _ in lines]
+        careers = tx.views.careers(player_ids)
+        held = tx.views.held(player_ids)
+        active = catalog.active()
+        unlocked: list[NewEvent] = []
+        for player_id, team, values in lines:
+            owned = held.get(player_id, set()) | self._pending.get(player_id, set())
+            game = game_vector(values, team == data["winner"])
+            career = careers[player_id]
+            for award in active:
+                if award.id not in owned and award.holds(game, career):
+                    self._pending.setdefault(player_id, set()).add(award.id)
+                    unlocked.append(ev.award_unlocked(
+                        player_id, award.id, data["game_id"], event.position, data["finished_at"], catalog.version,
+                    ))
+        return unlocked
+
+
+def live_subscribers() -> list[Subscriber]:
+    """The subscribers run inline on every append, in order: careers before the policy reads them."""
+    return [PlayersProjection(), CareersProjection(), AwardPolicy(), UnlocksProjection()]
+
+
+def dispatch(tx: Transaction, recorded: Sequence[RecordedEvent], catalog: Catalog,
+             subscribers: Sequence[Subscriber]) -> list[RecordedEvent]:
+    """Feed freshly appended events to the subscribers in the same transaction, append what they
+    decide, and feed that too. Returns every event appended on the way (the decisions)."""
+    decided: list[RecordedEvent] = []
+    batch = list(recorded)
+    while batch:
+        new: list[NewEvent] = []
+        for subscriber in subscribers:
+            new.extend(_catch_up(tx, subscriber, batch[0].position, catalog))
+        for event in batch:
+            for subscriber in subscribers:
+                new.extend(subscriber.handle(tx, event, catalog))
+        for subscriber in subscribers:
+            tx.views.set_checkpoint(subscriber.name, batch[-1].position)
+        batch = tx.events.append(new) if new else []
+        decided.extend(batch)
+    return decided
+
+
+def _catch_up(tx: Transaction, subscriber: Subscriber, before: int, catalog: Catalog) -> list[NewEvent]:
+    """Handle the events a lagging subscriber has not seen before position ``before``."""
+    checkpoint = tx.views.checkpoint(subscriber.name)
+    new: list[NewEvent] = []
+    if checkpoint >= before - 1:
+        return new
+    for event in tx.events.read_all(after=checkpoint):
+        if event.position >= before:
+            break
+        new.extend(subscriber.handle(tx, event, catalog))
+    return new

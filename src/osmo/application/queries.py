@@ -1,0 +1,136 @@
+"""Use cases that read: a player's profile, one award for one player, the award catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from osmo.application.ports import Database, UnlockRow
+from osmo.domain.career import Career, as_dict
+from osmo.domain.catalog import Catalog, CompiledAward
+from osmo.domain.errors import UnknownAward, UnknownPlayer
+
+HIDDEN = "???"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    current: float
+    target: int
+    ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class AwardStatus:
+    id: str
+    name: str
+    description: str
+    tier: str | None
+    hidden: bool
+    retired: bool
+    unlocked: bool
+    game_id: str | None
+    unlocked_at: str | None
+    recorded_at: str | None
+    backfilled: bool
+    progress: Progress | None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    player_id: str
+    name: str
+    career: dict[str, int]
+    awards: list[AwardStatus]
+
+
+@dataclass(frozen=True, slots=True)
+class AwardListing:
+    id: str
+    name: str
+    description: str
+    tier: str | None
+    hidden: bool
+    retired: bool
+    family: str | None
+    level: int | None
+    holders: int
+    rarity: float
+
+
+def progress_of(award: CompiledAward, career: Career) -> Progress | None:
+    if award.progress is None or award.progress_value is None:
+        return None
+    current = award.progress_value(career)
+    if current is None:
+        return None
+    target = award.progress.target
+    ratio = 1.0 if target <= 0 else max(0.0, min(1.0, current / target))
+    shown = int(current) if float(current).is_integer() else round(current, 4)
+    return Progress(shown, target, round(ratio, 4))
+
+
+def _status(award: CompiledAward, unlock: UnlockRow | None, career: Career) -> AwardStatus:
+    d = award.definition
+    masked = d.hidden and unlock is None
+    return AwardStatus(
+        d.id, HIDDEN if masked else d.name, HIDDEN if masked else d.description, d.tier, d.hidden, d.retired,
+        unlock is not None,
+        unlock.game_id if unlock else None, unlock.unlocked_at if unlock else None,
+        unlock.recorded_at if unlock else None, unlock.backfilled if unlock else False,
+        None if masked else progress_of(award, career),
+    )
+
+
+def profile(database: Database, catalog: Catalog, key: str) -> Profile:
+    """Career stats and every award: unlocked ones with their game, locked ones with progress.
+
+    Retired awards show only when held; hidden ones show as '???' until unlocked.
+    """
+    with database.reader() as tx:
+        tx.views.use_catalog(catalog)
+        player = tx.views.find_player(key)
+        if player is None:
+            raise UnknownPlayer(f"no player has the id or name {key!r}")
+        career = tx.views.careers([player.player_id])[player.player_id]
+        unlocks = {u.award_id: u for u in tx.views.unlocks_of(player.player_id)}
+    statuses = [
+        _status(award, unlocks.get(award.id), career)
+        for award in catalog.compiled
+        if not award.definition.retired or award.id in unlocks
+    ]
+    statuses.sort(key=lambda s: (not s.unlocked, s.unlocked_at or "", s.id))
+    return Profile(player.player_id, player.name, as_dict(career, catalog), statuses)
+
+
+def check_award(database: Database, catalog: Catalog, award_id: str, key: str) -> AwardStatus:
+    """Whether a player holds an award, with progress when it is locked."""
+    award = catalog.award(award_id)
+    if award is None:
+        raise UnknownAward(f"no award has the id {award_id!r} (see 'osmo awards')")
+    with database.reader() as tx:
+        tx.views.use_catalog(catalog)
+        player = tx.views.find_player(key)
+        if player is None:
+            raise UnknownPlayer(f"no player has the id or name {key!r}")
+        career = tx.views.careers([player.player_id])[player.player_id]
+        unlock = next((u for u in tx.views.unlocks_of(player.player_id) if u.award_id == award_id), None)
+    return _status(award, unlock, career)
+
+
+def award_catalog(database: Database, catalog: Catalog) -> list[AwardListing]:
+    """Every award with its holders and rarity: the percent of players with at least one recorded game
+    who hold it (0 when nobody has played). A hidden award shows as '???' until someone holds it."""
+    with database.reader() as tx:
+        tx.views.use_catalog(catalog)
+        holders = tx.views.holders()
+        players = tx.views.players_with_games()
+    listings = []
+    for award in catalog.compiled:
+        d = award.definition
+        count = holders.get(d.id, 0)
+        masked = d.hidden and count == 0
+        listings.append(AwardListing(
+            d.id, HIDDEN if masked else d.name, HIDDEN if masked else d.description, d.tier, d.hidden, d.retired,
+            d.family, d.level, count, round(100.0 * count / players, 2) if players else 0.0,
+        ))
+    return listings

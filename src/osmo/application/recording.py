@@ -1,0 +1,178 @@
+"""Use case: record finished games (one or a batch) and award what they earned.
+
+The whole input is checked first and nothing is stored when anything is wrong (unless the caller asks
+to skip invalid reports). Then games are written in chunks, each chunk one transaction in which the
+games are appended, projected and evaluated, so a crash never leaves a game without its awards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from osmo.application.ports import Database, Transaction
+from osmo.application.projections import dispatch, live_subscribers
+from osmo.domain import events as ev
+from osmo.domain.catalog import Catalog
+from osmo.domain.errors import DuplicateConflict, InvalidReport
+from osmo.domain.games import GameReport, check_report, game_from_data
+
+CHUNK_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One report of a batch as the input format read it: a report, or the reason it could not be read."""
+
+    line: int
+    game_id: str | None
+    report: GameReport | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    line: int
+    game_id: str | None
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unlock:
+    player_id: str
+    award: str
+    game_id: str
+
+
+@dataclass
+class RecordResult:
+    recorded: int = 0
+    duplicates: int = 0
+    unlocked: list[Unlock] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+class BatchRejected(InvalidReport):
+    """Some reports of a batch are invalid; nothing was stored."""
+
+    def __init__(self, rejected: Sequence[Rejection]) -> None:
+        self.rejected = list(rejected)
+        first = rejected[0]
+        more = f" (and {len(rejected) - 1} more invalid report(s))" if len(rejected) > 1 else ""
+        super().__init__(f"line {first.line}: {first.error}{more}; nothing was recorded")
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    line: int
+    game_id: str
+    data: dict[str, Any]
+    player_ids: tuple[str, ...]
+
+
+def record_games(
+    database: Database,
+    catalog: Catalog,
+    submissions: Iterable[Submission],
+    *,
+    skip_invalid: bool = False,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> RecordResult:
+    """Check every submission, then record the valid new games and evaluate their awards.
+
+    A game id already recorded with the same content (after normalisation) is a duplicate, not an
+    error; with different content it is rejected. Raises BatchRejected when any report is invalid,
+    unless ``skip_invalid``: then the valid ones are recorded and the invalid ones listed.
+    """
+    result = RecordResult()
+    checked = _check_all(database, catalog, submissions, result)
+    if result.rejected and not skip_invalid:
+        raise BatchRejected(result.rejected)
+    subscribers = live_subscribers()
+    for start in range(0, len(checked), chunk_size):
+        chunk = checked[start:start + chunk_size]
+        with database.transaction() as tx:
+            tx.views.use_catalog(catalog)
+            fresh = _drop_recorded(tx, chunk, catalog, result)
+            recorded = tx.events.append([ev.game_recorded(c.data, catalog.version) for c in fresh])
+            decided = dispatch(tx, recorded, catalog, subscribers)
+        result.recorded += len(recorded)
+        result.unlocked.extend(
+            Unlock(e.data["player_id"], e.data["award_id"], e.data["game_id"])
+            for e in decided if e.type == ev.AWARD_UNLOCKED)
+        if progress:
+            progress(len(chunk))
+    return result
+
+
+def _check_all(database: Database, catalog: Catalog, submissions: Iterable[Submission],
+               result: RecordResult) -> list[_Checked]:
+    stat_ids = catalog.stat_ids
+    candidates: list[_Checked] = []
+    for submission in submissions:
+        if submission.report is None:
+            result.rejected.append(Rejection(submission.line, submission.game_id, submission.error or "unreadable"))
+            continue
+        try:
+            game = check_report(submission.report, catalog)
+        except InvalidReport as error:
+            result.rejected.append(Rejection(submission.line, submission.report.game_id, str(error)))
+            continue
+        candidates.append(_Checked(submission.line, game.game_id, game.to_data(stat_ids), game.player_ids))
+
+    with database.reader() as tx:
+        tx.views.use_catalog(catalog)
+        registered = tx.views.registered(p for c in candidates for p in c.player_ids)
+        stored = tx.events.first_events(ev.game_stream(c.game_id) for c in candidates)
+    seen: dict[str, _Checked] = {}
+    checked: list[_Checked] = []
+    for candidate in candidates:
+        unknown = [p for p in candidate.player_ids if p not in registered]
+        if unknown:
+            result.rejected.append(Rejection(candidate.line, candidate.game_id, (
+                f"game {candidate.game_id!r}: player {unknown[0]!r} is not registered"
+                + (f" (nor {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else ""))))
+            continue
+        earlier = seen.get(candidate.game_id)
+        if earlier is not None:
+            if earlier.data == candidate.data:
+                result.duplicates += 1
+            else:
+                result.rejected.append(Rejection(candidate.line, candidate.game_id, (
+                    f"game {candidate.game_id!r} appears again with different content (first at line {earlier.line})")))
+            continue
+        previous = stored.get(ev.game_stream(candidate.game_id))
+        if previous is not None:
+            if _same_game(previous.data, candidate.data, stat_ids):
+                result.duplicates += 1
+            else:
+                result.rejected.append(Rejection(candidate.line, candidate.game_id, (
+                    f"game {candidate.game_id!r} was already recorded with different content")))
+            continue
+        seen[candidate.game_id] = candidate
+        checked.append(candidate)
+    return checked
+
+
+def _same_game(stored: dict[str, Any], data: dict[str, Any], stat_ids: Sequence[str]) -> bool:
+    return stored == data or game_from_data(stored, stat_ids).to_data(stat_ids) == data
+
+
+def _drop_recorded(tx: Transaction, chunk: list[_Checked], catalog: Catalog, result: RecordResult) -> list[_Checked]:
+    """Games recorded by a concurrent writer since the check: duplicates if identical, else a conflict."""
+    stored = tx.events.first_events(ev.game_stream(c.game_id) for c in chunk)
+    if not stored:
+        return chunk
+    fresh = []
+    for candidate in chunk:
+        previous = stored.get(ev.game_stream(candidate.game_id))
+        if previous is None:
+            fresh.append(candidate)
+        elif _same_game(previous.data, candidate.data, catalog.stat_ids):
+            result.duplicates += 1
+        else:
+            raise DuplicateConflict(
+                f"line {candidate.line}: game {candidate.game_id!r} was recorded concurrently with different content")
+    return fresh

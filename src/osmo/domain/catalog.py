@@ -1,0 +1,235 @@
+"""The catalog: which statistics a game line carries and which awards exist. Catalogs are data.
+
+A catalog is read from TOML tables (``[stats.<id>]`` and ``[awards.<id>]``); a user catalog overrides
+the built-in one key by key. This module turns such tables into checked, compiled definitions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from osmo.domain import rules
+from osmo.domain.errors import InvalidCatalog
+
+ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
+TIERS = ("bronze", "silver", "gold")
+RESERVED_STATS = frozenset({"won", "duration"})
+STAT_FIELDS = frozenset({"description", "at_most"})
+AWARD_FIELDS = frozenset(
+    {"name", "description", "rule", "tier", "hidden", "family", "level", "progress", "retired"}
+)
+CAREER_BASE = ("games_played", "wins", "losses", "current_win_streak", "best_win_streak")
+
+Vector = tuple[int, ...] | list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class StatDef:
+    """A per-game statistic. ``at_most`` names another stat (or ``duration``, in seconds) it cannot exceed."""
+
+    id: str
+    description: str = ""
+    at_most: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"description": self.description}
+        if self.at_most is not None:
+            data["at_most"] = self.at_most
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class AwardDef:
+    """An award: its rule is granted at most once per player, at the first game where it holds."""
+
+    id: str
+    name: str
+    description: str
+    rule: str
+    tier: str | None = None
+    hidden: bool = False
+    family: str | None = None
+    level: int | None = None
+    progress: str | None = None
+    retired: bool = False
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "description": self.description, "rule": self.rule}
+        for key in ("tier", "family", "level", "progress"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        if self.hidden:
+            data["hidden"] = True
+        if self.retired:
+            data["retired"] = True
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledAward:
+    definition: AwardDef
+    node: rules.Node
+    holds: Callable[[Vector, Vector], bool]
+    progress: rules.ProgressSpec | None
+    progress_value: Callable[[Vector], float | None] | None
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A checked catalog with its rules compiled against the stat layout it defines.
+
+    Game values are a vector ``(stat_1, ..., stat_n, won)``; career values a vector
+    ``(games_played, wins, losses, current_win_streak, best_win_streak, total_1..n, best_1..n)``.
+    """
+
+    stats: tuple[StatDef, ...]
+    awards: tuple[AwardDef, ...]
+    version: int = 0
+    game_names: tuple[str, ...] = field(init=False)
+    career_names: tuple[str, ...] = field(init=False)
+    compiled: tuple[CompiledAward, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        stat_ids = tuple(s.id for s in self.stats)
+        object.__setattr__(self, "game_names", (*stat_ids, "won"))
+        object.__setattr__(
+            self,
+            "career_names",
+            (*CAREER_BASE, *(f"total_{s}" for s in stat_ids), *(f"best_{s}" for s in stat_ids)),
+        )
+        object.__setattr__(self, "compiled", tuple(self._compile(a) for a in self.awards))
+
+    @property
+    def stat_ids(self) -> tuple[str, ...]:
+        return self.game_names[:-1]
+
+    def names(self) -> dict[rules.Scope, frozenset[str]]:
+        return {"game": frozenset(self.game_names), "career": frozenset(self.career_names)}
+
+    def award(self, award_id: str) -> CompiledAward | None:
+        for award in self.compiled:
+            if award.id == award_id:
+                return award
+        return None
+
+    def active(self) -> tuple[CompiledAward, ...]:
+        return tuple(a for a in self.compiled if not a.definition.retired)
+
+    def _compile(self, award: AwardDef) -> CompiledAward:
+        names = self.names()
+        game_index = {name: i for i, name in enumerate(self.game_names)}
+        career_index = {name: i for i, name in enumerate(self.career_names)}
+        try:
+            node = rules.parse(award.rule, names)
+        except rules.RuleSyntaxError as error:
+            raise InvalidCatalog(f"award {award.id!r}: rule {award.rule!r}: {error}") from None
+        progress = rules.progress_of(node)
+        if award.progress is not None:
+            try:
+                declared = rules.parse(award.progress, names)
+            except rules.RuleSyntaxError as error:
+                raise InvalidCatalog(f"award {award.id!r}: progress {award.progress!r}: {error}") from None
+            progress = rules.progress_of(declared)
+            if progress is None:
+                raise InvalidCatalog(
+                    f"award {award.id!r}: progress {award.progress!r} must read '<career expression> >= N'"
+                    " or '> N' with a number N"
+                )
+        value = rules.compile_value(progress.expression, career_index) if progress else None
+        return CompiledAward(award, node, rules.compile_python(node, game_index, career_index), progress, value)
+
+    def to_data(self) -> dict[str, Any]:
+        """The catalog as plain data, in a canonical form (what is stored in CatalogChanged)."""
+        return {
+            "stats": {s.id: s.to_data() for s in self.stats},
+            "awards": {a.id: a.to_data() for a in self.awards},
+        }
+
+
+def _expect(condition: bool, where: str, message: str) -> None:
+    if not condition:
+        raise InvalidCatalog(f"{where}: {message}")
+
+
+def _stat(stat_id: str, table: Any, where: str) -> StatDef:
+    _expect(isinstance(table, Mapping), where, "must be a table")
+    unknown = set(table) - STAT_FIELDS
+    _expect(not unknown, where, f"unknown field(s) {', '.join(sorted(unknown))}")
+    description = table.get("description", "")
+    at_most = table.get("at_most")
+    _expect(isinstance(description, str), where, "description must be a string")
+    _expect(at_most is None or isinstance(at_most, str), where, "at_most must be a stat id or 'duration'")
+    return StatDef(stat_id, description, at_most)
+
+
+def _award(award_id: str, table: Any, where: str) -> AwardDef:
+    _expect(isinstance(table, Mapping), where, "must be a table")
+    unknown = set(table) - AWARD_FIELDS
+    _expect(not unknown, where, f"unknown field(s) {', '.join(sorted(unknown))}")
+    for key in ("name", "description", "rule"):
+        _expect(isinstance(table.get(key), str) and table[key].strip() != "", where, f"{key} is required (a string)")
+    tier = table.get("tier")
+    _expect(tier is None or tier in TIERS, where, f"tier must be one of {', '.join(TIERS)}")
+    for key in ("hidden", "retired"):
+        _expect(isinstance(table.get(key, False), bool), where, f"{key} must be true or false")
+    family, level = table.get("family"), table.get("level")
+    _expect(family is None or (isinstance(family, str) and bool(ID_PATTERN.fullmatch(family))), where,
+            "family must be an id (lowercase letters, digits, _)")
+    _expect(level is None or (type(level) is int and level >= 1), where, "level must be a positive integer")
+    _expect((family is None) == (level is None), where, "family and level go together")
+    progress = table.get("progress")
+    _expect(progress is None or isinstance(progress, str), where, "progress must be a string")
+    return AwardDef(
+        award_id, table["name"], table["description"], table["rule"], tier,
+        table.get("hidden", False), family, level, progress, table.get("retired", False),
+    )
+
+
+def build_catalog(layers: list[tuple[str, Mapping[str, Any]]], version: int = 0) -> Catalog:
+    """Merge catalog layers (``(source name, parsed TOML)``, later ones override by id) and check them.
+
+    Every error names the source file and the entry it is about.
+    """
+    stat_tables: dict[str, tuple[str, Any]] = {}
+    award_tables: dict[str, tuple[str, Any]] = {}
+    for source, data in layers:
+        unknown = set(data) - {"stats", "awards"}
+        _expect(not unknown, source, f"unknown top-level table(s) {', '.join(sorted(unknown))}")
+        for kind, target in (("stats", stat_tables), ("awards", award_tables)):
+            tables = data.get(kind, {})
+            _expect(isinstance(tables, Mapping), source, f"[{kind}] must be a table of tables")
+            for entry_id, table in tables.items():
+                where = f"{source}: {kind[:-1]} {entry_id!r}"
+                _expect(bool(ID_PATTERN.fullmatch(entry_id)), where,
+                        "ids are lowercase letters, digits and _ (at most 40, starting with a letter)")
+                target[entry_id] = (source, table)
+    stats = []
+    for stat_id, (source, table) in stat_tables.items():
+        where = f"{source}: stat {stat_id!r}"
+        _expect(stat_id not in RESERVED_STATS, where, f"{stat_id!r} is reserved")
+        stats.append(_stat(stat_id, table, where))
+    ids = {s.id for s in stats}
+    for stat in stats:
+        where = f"{stat_tables[stat.id][0]}: stat {stat.id!r}"
+        _expect(stat.at_most is None or stat.at_most in ids | {"duration"}, where,
+                f"at_most names unknown stat {stat.at_most!r}")
+        _expect(stat.at_most != stat.id, where, "a stat cannot be bounded by itself")
+    awards = [_award(a, t, f"{s}: award {a!r}") for a, (s, t) in award_tables.items()]
+    try:
+        return Catalog(tuple(stats), tuple(awards), version)
+    except InvalidCatalog as error:
+        award_id = str(error).split("'")[1] if "'" in str(error) else ""
+        source = award_tables.get(award_id, ("catalog", None))[0]
+        raise InvalidCatalog(f"{source}: {error}") from None
+
+
+def catalog_from_data(data: Mapping[str, Any], version: int) -> Catalog:
+    """A catalog stored as data (the payload of CatalogChanged)."""
+    return build_catalog([(f"stored catalog v{version}", data)], version)

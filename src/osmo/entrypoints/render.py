@@ -1,0 +1,112 @@
+"""Human output: tables and progress bars (rich). JSON shapes shared with the CLI live here too."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from osmo.application.ports import PlayerRow
+from osmo.application.queries import AwardListing, AwardStatus, Profile
+from osmo.application.recording import RecordResult
+
+AWARD_LIST_KEYS = ("id", "name", "description", "tier", "hidden", "retired", "holders", "rarity")
+TIER_STYLE = {"gold": "yellow", "silver": "white", "bronze": "dark_orange3", None: "dim"}
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def award_json(status: AwardStatus) -> dict[str, Any]:
+    progress = status.progress
+    return {
+        "id": status.id, "name": status.name, "tier": status.tier, "unlocked": status.unlocked,
+        "game_id": status.game_id, "unlocked_at": status.unlocked_at,
+        "progress": {"current": progress.current, "target": progress.target, "ratio": progress.ratio}
+        if progress else None,
+        "hidden": status.hidden, "retired": status.retired, "backfilled": status.backfilled,
+    }
+
+
+def players(rows: Sequence[PlayerRow]) -> None:
+    table = Table("id", "name", "registered")
+    for row in rows:
+        table.add_row(row.player_id, row.name, row.registered_at)
+    _console().print(table)
+
+
+def record_summary(result: RecordResult) -> None:
+    console = _console()
+    console.print(f"recorded {result.recorded} game(s), {result.duplicates} duplicate(s), "
+                  f"{len(result.rejected)} rejected, {len(result.unlocked)} award(s) unlocked")
+    for rejection in result.rejected:
+        console.print(f"  rejected line {rejection.line}: {rejection.error}", style="red")
+    by_award = Counter(u.award for u in result.unlocked)
+    if by_award:
+        table = Table("award", "unlocked", "players", title="Unlocked")
+        for award, count in sorted(by_award.items(), key=lambda kv: (-kv[1], kv[0])):
+            who = sorted({u.player_id for u in result.unlocked if u.award == award})
+            table.add_row(award, str(count), ", ".join(who))
+        console.print(table)
+
+
+def _progress_text(status: AwardStatus) -> str:
+    if status.progress is None:
+        return ""
+    p = status.progress
+    return f"{p.current}/{p.target} ({p.ratio:.0%})"
+
+
+def profile(result: Profile) -> None:
+    console = _console()
+    console.print(f"[bold]{result.name}[/bold] ({result.player_id})")
+    career = Table("career stat", "value", title="Career")
+    for name, value in result.career.items():
+        career.add_row(name, str(value))
+    console.print(career)
+    table = Table("award", "name", "tier", "status", "game", "progress", title="Awards")
+    for status in result.awards:
+        state = f"unlocked {status.unlocked_at}" if status.unlocked else "locked"
+        if status.backfilled:
+            state += " (backfilled)"
+        if status.retired:
+            state += " (retired)"
+        table.add_row(status.id, status.name, status.tier or "", state, status.game_id or "", _progress_text(status),
+                      style=TIER_STYLE.get(status.tier, "") if status.unlocked else "dim")
+    console.print(table)
+
+
+def check(status: AwardStatus, player: str) -> None:
+    if status.unlocked:
+        click_line = f"{player} holds {status.id} since {status.unlocked_at} (game {status.game_id})"
+    else:
+        click_line = f"{player} does not hold {status.id}"
+        if status.progress:
+            click_line += f"; progress {_progress_text(status)}"
+    _console().print(click_line)
+
+
+def awards(listing: Sequence[AwardListing]) -> None:
+    table = Table("id", "name", "tier", "description", "holders", "rarity")
+    for award in listing:
+        name = award.name + (" (retired)" if award.retired else "") + (" (hidden)" if award.hidden else "")
+        table.add_row(award.id, name, award.tier or "", award.description, str(award.holders), f"{award.rarity:.1f}%")
+    _console().print(table)
+
+
+@contextmanager
+def progress_bar(total: int, label: str, *, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields ``advance(n)``."""
+    if quiet:
+        yield lambda n: None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -1,0 +1,404 @@
+"""A fast, seeded simulator of finished team games, producing osmo's game-report wire format.
+
+The match model
+---------------
+Every game is a *timed team deathmatch with respawns*: two teams of the same size (3 to 5 players,
+drawn at random from the roster) fight for 15 to 30 minutes; a player has 100 HP per life and respawns
+after dying; the team with more kills wins. Ties are broken by the teams' total damage (weapon plus
+spell) and, if that ties too, by a coin flip, so there are no draws.
+
+Each player has a persistent :class:`PlayerProfile`, derived deterministically from the player id and
+the simulator's seed: how often they attack, how accurate they are, how often a hit is a headshot, how
+hard they hit, how much they rely on spells, how well they turn damage into kills, how often they
+finish a weakened enemy with a single hit, how much they help teammates and how exposed they are.
+
+Nothing is simulated attack by attack: a game is drawn at the aggregate level. Every count is a Poisson
+draw, and splitting a Poisson count at random (attacks into hits and misses, hits into headshots and
+body hits, kills into first-hit kills and the others) gives independent Poisson counts, so
+
+* ``time_played``: most players play the whole game; a few join late or leave early.
+* a per-game *form* scales the player's activity, and their accuracy varies a little between games;
+* ``headshots``, body hits and misses are Poisson draws over the attempts the player's rate and form
+  give; ``hits`` = headshots + body hits, ``attempted_attacks`` = hits + misses, which is the same as
+  drawing attempts, then hits among them, then headshots among those;
+* ``damage_done`` (weapon damage only) counts a headshot double; ``spells_cast`` is drawn from the
+  spell rate and ``spell_damage`` from the spell power;
+* ``kills`` is drawn with mean the lives (of 100 HP) the player's total damage is worth, times their
+  lethality (damage spread over victims who escape, or whom a teammate finishes, is lost);
+  ``first_hit_kills`` are those where the player's first hit on a weakened victim was the last;
+* ``deaths``: the other team's kills are spread over this team in proportion to exposure and time
+  played, then adjusted one by one so a team's deaths add up to exactly the other team's kills;
+* ``assists``: each kill made by a teammate is assisted (the player damaged the victim too) with a
+  probability that grows with the player's support profile and time played.
+
+Draws read precomputed tables: quantiles of the Poisson law for means below 20 (by steps of 0.1), and of
+the standard normal law for a normal approximation above; a game of ten players takes a few tens of
+microseconds.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from math import exp, sqrt
+from statistics import NormalDist
+from typing import TypedDict
+
+MIN_PLAYERS = 6
+MIN_TEAM_SIZE = 3
+MAX_TEAM_SIZE = 5
+MIN_DURATION_S = 15 * 60
+MAX_DURATION_S = 30 * 60
+MIN_BREAK_S = 60
+MAX_BREAK_S = 10 * 60
+HIT_POINTS = 100
+MODE = "team_deathmatch"
+MAPS = ("Ashenvale", "Stranglethorn", "Durotar", "Elwynn", "Tanaris", "Winterspring", "Feralas")
+
+_PARTIAL_GAME_RATE = 0.1
+_ACTIVITY_FORM_SD = 0.15
+_ACCURACY_FORM_SD = 0.06
+
+_QUANTILE_BITS = 12
+_QUANTILES = 1 << _QUANTILE_BITS
+_POISSON_STEPS = 10
+_POISSON_TABLE_MAX = 20.0
+
+Bits = Callable[[int], int]
+
+
+def _normal_table() -> tuple[float, ...]:
+    normal = NormalDist()
+    return tuple(normal.inv_cdf((i + 0.5) / _QUANTILES) for i in range(_QUANTILES))
+
+
+def _poisson_quantiles(mean: float) -> bytes:
+    """The Poisson(mean) quantiles at probabilities (i + 0.5) / 4096, as bytes (values below 256)."""
+    table = bytearray()
+    term = cumulative = exp(-mean)
+    k = 0
+    while len(table) < _QUANTILES:
+        covered = min(int(cumulative * _QUANTILES - 0.5) + 1, _QUANTILES) if k < 255 else _QUANTILES
+        table += bytes((k,)) * max(covered - len(table), 0)
+        k += 1
+        term *= mean / k
+        cumulative += term
+    return bytes(table)
+
+
+_Z = _normal_table()
+"""Standard normal quantiles: ``_Z[bits(12)]`` is a normal draw."""
+_POISSON = tuple(
+    _poisson_quantiles(i / _POISSON_STEPS) for i in range(int(_POISSON_TABLE_MAX * _POISSON_STEPS) + 1)
+)
+"""Poisson quantiles by mean: ``_POISSON[round(10 * mean)][bits(12)]`` is a Poisson draw."""
+_CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(24 * 60))
+_SECONDS = tuple(f"{s:02d}Z" for s in range(60))
+
+
+class PlayerStats(TypedDict):
+    """One player's statistics for one game; all values are non-negative ints."""
+
+    attempted_attacks: int
+    hits: int
+    damage_done: int
+    kills: int
+    first_hit_kills: int
+    assists: int
+    spells_cast: int
+    spell_damage: int
+    time_played: int
+    headshots: int
+    deaths: int
+
+
+class PlayerEntry(TypedDict):
+    """A player in a team of a game report."""
+
+    player_id: str
+    stats: PlayerStats
+
+
+class GameMetadata(TypedDict):
+    """Free-form description of the game: its mode and map."""
+
+    mode: str
+    map: str
+
+
+class GameReport(TypedDict):
+    """A finished game in osmo's wire format (a plain, JSON-able dict)."""
+
+    game_id: str
+    started_at: str
+    finished_at: str
+    winner: int
+    teams: list[list[PlayerEntry]]
+    metadata: GameMetadata
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerProfile:
+    """A player's persistent style of play, the same in every game of a simulation.
+
+    Rates are per minute played; probabilities are in ``[0, 1]``.
+    """
+
+    player_id: str
+    attack_rate: float
+    """Attempted weapon attacks per minute, in a game of average form."""
+    accuracy: float
+    """Probability that an attempted attack hits, in an average game."""
+    headshot_rate: float
+    """Probability that a hit is a headshot."""
+    damage_per_hit: float
+    """Weapon damage of a body hit; a headshot deals twice as much."""
+    spell_rate: float
+    """Spells cast per minute, in a game of average form."""
+    spell_power: float
+    """Damage of a spell."""
+    lethality: float
+    """Share of the damage dealt, counted in lives of 100 HP, that turns into the player's own kills."""
+    finisher: float
+    """Probability that a kill is made with the player's first hit on the victim."""
+    support: float
+    """Probability of assisting a teammate's kill, when playing the whole game."""
+    exposure: float
+    """Relative risk of dying per minute played, compared with teammates."""
+
+
+def make_profile(player_id: str, seed: int | None = None) -> PlayerProfile:
+    """Derive the profile of ``player_id``; the same id and seed always give the same profile."""
+    rng = random.Random(f"osmo-simulation:{seed}:{player_id}")
+    aggression = rng.random()
+    return PlayerProfile(
+        player_id=player_id,
+        attack_rate=1.3 + 1.3 * aggression,
+        accuracy=rng.uniform(0.36, 0.58),
+        headshot_rate=rng.uniform(0.06, 0.3),
+        damage_per_hit=rng.uniform(6.0, 8.5),
+        spell_rate=rng.uniform(0.1, 1.0),
+        spell_power=rng.uniform(12.0, 24.0),
+        lethality=rng.uniform(0.45, 0.7),
+        finisher=rng.uniform(0.1, 0.35),
+        support=rng.uniform(0.25, 0.5),
+        exposure=0.7 + 0.6 * aggression,
+    )
+
+
+def simulate_game(
+    rng: random.Random,
+    player_ids: Sequence[str],
+    game_id: str,
+    started_at: datetime,
+    *,
+    profiles: Mapping[str, PlayerProfile] | None = None,
+    seed: int | None = None,
+) -> GameReport:
+    """Simulate one game among players drawn from ``player_ids``, starting at ``started_at``.
+
+    ``profiles`` gives the players' profiles; a player missing from it gets ``make_profile(id, seed)``.
+    A naive ``started_at`` is taken as UTC; it is truncated to whole seconds.
+    Raises ``ValueError`` if ``player_ids`` holds fewer than 6 distinct players.
+    """
+    roster = _roster(player_ids)
+    known = profiles or {}
+    table = {pid: known.get(pid) or make_profile(pid, seed) for pid in roster}
+    report, _ = _simulate(rng, list(roster), table, game_id, _epoch_seconds(started_at))
+    return report
+
+
+class Simulator:
+    """A stream of simulated games among a fixed roster; the seed fixes teams, stats and timestamps.
+
+    Game ids are fresh on every call to :meth:`games`, even with the same seed, so two runs never
+    collide in osmo; everything else in the reports repeats exactly for the same seed.
+    """
+
+    def __init__(self, seed: int | None, player_ids: Sequence[str]) -> None:
+        roster = _roster(player_ids)
+        self._seed = random.SystemRandom().getrandbits(64) if seed is None else seed
+        self._rng = random.Random(self._seed)
+        self._lineup = list(roster)
+        self._profiles = {pid: make_profile(pid, self._seed) for pid in roster}
+
+    @property
+    def seed(self) -> int:
+        """The seed in use (drawn at random when ``None`` was given)."""
+        return self._seed
+
+    @property
+    def profiles(self) -> Mapping[str, PlayerProfile]:
+        """The profile of every player of the roster."""
+        return dict(self._profiles)
+
+    def games(self, n: int, start: datetime) -> Iterator[GameReport]:
+        """Yield ``n`` games; the first starts at ``start``, each next one 1 to 10 minutes after the last.
+
+        Successive calls continue the seeded stream rather than repeat it.
+        """
+        run = uuid.uuid4().hex[:12]
+        started = _epoch_seconds(start)
+        rng, lineup, profiles = self._rng, self._lineup, self._profiles
+        for i in range(n):
+            report, finished = _simulate(rng, lineup, profiles, f"sim-{run}-{i}", started)
+            started = finished + _uniform_int(rng, MIN_BREAK_S, MAX_BREAK_S)
+            yield report
+
+
+def _roster(player_ids: Sequence[str]) -> tuple[str, ...]:
+    roster = tuple(dict.fromkeys(player_ids))
+    if len(roster) < MIN_PLAYERS:
+        raise ValueError(f"a simulated game needs at least {MIN_PLAYERS} distinct players, got {len(roster)}")
+    return roster
+
+
+def _epoch_seconds(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.replace(microsecond=0).timestamp())
+
+
+def _iso(epoch: int) -> str:
+    day, second = divmod(epoch, 86400)
+    return _day_prefix(day) + _CLOCK[second // 60] + _SECONDS[second % 60]
+
+
+@lru_cache(maxsize=64)
+def _day_prefix(day: int) -> str:
+    return f"{date(1970, 1, 1) + timedelta(days=day)}T"
+
+
+def _uniform_int(rng: random.Random, low: int, high: int) -> int:
+    """Like ``rng.randint(low, high)``, several times faster."""
+    return low + int(rng.random() * (high - low + 1))
+
+
+def _draw_players(rng: random.Random, lineup: MutableSequence[str], count: int) -> list[str]:
+    """Draw ``count`` distinct players in random order: a partial Fisher-Yates shuffle of ``lineup``."""
+    rnd = rng.random
+    n = len(lineup)
+    for i in range(count):
+        j = i + int(rnd() * (n - i))
+        lineup[i], lineup[j] = lineup[j], lineup[i]
+    return list(lineup[:count])
+
+
+def _simulate(
+    rng: random.Random,
+    lineup: MutableSequence[str],
+    profiles: Mapping[str, PlayerProfile],
+    game_id: str,
+    started: int,
+) -> tuple[GameReport, int]:
+    """Draw one game; return its report and its end, in seconds since the epoch."""
+    size = _uniform_int(rng, MIN_TEAM_SIZE, min(MAX_TEAM_SIZE, len(lineup) // 2))
+    drawn = _draw_players(rng, lineup, 2 * size)
+    duration = _uniform_int(rng, MIN_DURATION_S, MAX_DURATION_S)
+    members = ([profiles[pid] for pid in drawn[:size]], [profiles[pid] for pid in drawn[size:]])
+    sides = tuple([_player_stats(rng, profile, duration) for profile in team] for team in members)
+    kills = [sum(stats["kills"] for stats in side) for side in sides]
+    for team in (0, 1):
+        _spread_deaths(rng, members[team], sides[team], kills[1 - team])
+        _add_assists(rng, members[team], sides[team], kills[team], duration)
+    finished = started + duration
+    report: GameReport = {
+        "game_id": game_id,
+        "started_at": _iso(started),
+        "finished_at": _iso(finished),
+        "winner": _winner(rng, kills, sides),
+        "teams": [
+            [{"player_id": pid, "stats": stats} for pid, stats in zip(drawn[:size], sides[0], strict=True)],
+            [{"player_id": pid, "stats": stats} for pid, stats in zip(drawn[size:], sides[1], strict=True)],
+        ],
+        "metadata": {"mode": MODE, "map": MAPS[int(rng.random() * len(MAPS))]},
+    }
+    return report, finished
+
+
+def _poisson(bits: Bits, mean: float) -> int:
+    """A Poisson draw: a table lookup for small means, a rounded normal approximation for large ones."""
+    if mean < _POISSON_TABLE_MAX:
+        return _POISSON[int(mean * _POISSON_STEPS + 0.5)][bits(_QUANTILE_BITS)]
+    return int(mean + sqrt(mean) * _Z[bits(_QUANTILE_BITS)] + 0.5)
+
+
+def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> PlayerStats:
+    """Draw what a player did to the other team; deaths and assists are filled in later."""
+    bits = rng.getrandbits
+    played = duration if rng.random() >= _PARTIAL_GAME_RATE else int(duration * (0.3 + 0.65 * rng.random()))
+    minutes = played * (1.0 + _ACTIVITY_FORM_SD * _Z[bits(_QUANTILE_BITS)]) / 60.0
+    accuracy = profile.accuracy + _ACCURACY_FORM_SD * _Z[bits(_QUANTILE_BITS)]
+    attacks = profile.attack_rate * minutes
+    landed = attacks * accuracy if accuracy > 0.0 else 0.0
+    headshots = _poisson(bits, landed * profile.headshot_rate)
+    hits = headshots + _poisson(bits, landed - landed * profile.headshot_rate)
+    spells = _poisson(bits, profile.spell_rate * minutes)
+    damage = int((hits + headshots) * profile.damage_per_hit)
+    spell_damage = int(spells * profile.spell_power)
+    lives = (damage + spell_damage) * profile.lethality / HIT_POINTS
+    first_hit_kills = min(_poisson(bits, lives * profile.finisher), hits)
+    kills = min(first_hit_kills + _poisson(bits, lives - lives * profile.finisher), hits + spells)
+    return {
+        "attempted_attacks": hits + _poisson(bits, attacks - landed if attacks > landed else 0.0),
+        "hits": hits,
+        "damage_done": damage,
+        "kills": kills,
+        "first_hit_kills": first_hit_kills,
+        "assists": 0,
+        "spells_cast": spells,
+        "spell_damage": spell_damage,
+        "time_played": played,
+        "headshots": headshots,
+        "deaths": 0,
+    }
+
+
+def _spread_deaths(
+    rng: random.Random, members: Sequence[PlayerProfile], side: Sequence[PlayerStats], enemy_kills: int
+) -> None:
+    """Spread the other team's kills over this team's players, weighted by exposure and time played."""
+    bits = rng.getrandbits
+    weights = [member.exposure * stats["time_played"] for member, stats in zip(members, side, strict=True)]
+    scale = enemy_kills / sum(weights)
+    total = 0
+    for stats, weight in zip(side, weights, strict=True):
+        stats["deaths"] = died = _poisson(bits, weight * scale)
+        total += died
+    while total < enemy_kills:
+        side[int(rng.random() * len(side))]["deaths"] += 1
+        total += 1
+    while total > enemy_kills:
+        stats = side[int(rng.random() * len(side))]
+        if stats["deaths"]:
+            stats["deaths"] -= 1
+            total -= 1
+
+
+def _add_assists(
+    rng: random.Random,
+    members: Sequence[PlayerProfile],
+    side: Sequence[PlayerStats],
+    team_kills: int,
+    duration: int,
+) -> None:
+    """Credit each player with assists on the kills their teammates made."""
+    bits = rng.getrandbits
+    for member, stats in zip(members, side, strict=True):
+        assistable = team_kills - stats["kills"]
+        share = member.support * stats["time_played"] / duration
+        stats["assists"] = min(_poisson(bits, assistable * share), assistable)
+
+
+def _winner(rng: random.Random, kills: Sequence[int], sides: Sequence[Sequence[PlayerStats]]) -> int:
+    """The team with more kills; then the one that dealt more damage; then a coin flip."""
+    if kills[0] != kills[1]:
+        return 0 if kills[0] > kills[1] else 1
+    damage = [sum(stats["damage_done"] + stats["spell_damage"] for stats in side) for side in sides]
+    if damage[0] != damage[1]:
+        return 0 if damage[0] > damage[1] else 1
+    return int(rng.random() * 2)
