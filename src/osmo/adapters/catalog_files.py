@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,13 @@ from osmo.domain.errors import InvalidCatalog
 BUILTIN_FILES = ("stats.toml", "awards.toml")
 
 
-def builtin_layers() -> list[tuple[str, dict[str, Any]]]:
+def builtin_layers() -> list[tuple[str, Mapping[str, Any]]]:
     package = resources.files("osmo.catalog")
     return [(f"osmo/catalog/{name}", tomllib.loads(package.joinpath(name).read_text("utf-8")))
             for name in BUILTIN_FILES]
 
 
-def user_layer(path: str) -> tuple[str, dict[str, Any]]:
+def user_layer(path: str) -> tuple[str, Mapping[str, Any]]:
     try:
         text = Path(path).read_text("utf-8")
     except OSError as error:

@@ -14,14 +14,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from osmo.application.ports import GameLineRow, PlayerRow, UnlockRow
+from osmo.domain import packing
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import ConcurrencyError, StoreUnavailable
@@ -51,15 +53,14 @@ MIGRATIONS: list[str] = [
         registered_at TEXT NOT NULL
     );
     CREATE TABLE careers (player_id TEXT PRIMARY KEY, position INTEGER NOT NULL);
-    CREATE TABLE player_games (
-        position INTEGER NOT NULL,
-        player_id TEXT NOT NULL,
+    CREATE TABLE layouts (id INTEGER PRIMARY KEY, stat_ids TEXT NOT NULL UNIQUE);
+    CREATE TABLE game_lines (
+        position INTEGER PRIMARY KEY,
         game_id TEXT NOT NULL,
-        team INTEGER NOT NULL,
         finished_at TEXT NOT NULL,
-        PRIMARY KEY (position, player_id)
-    ) WITHOUT ROWID;
-    CREATE INDEX player_games_by_player ON player_games (player_id, position);
+        layout INTEGER NOT NULL,
+        lines BLOB NOT NULL
+    );
     CREATE TABLE unlocks (
         player_id TEXT NOT NULL,
         award_id TEXT NOT NULL,
@@ -160,46 +161,44 @@ class SqliteEventStore:
         return int(position)
 
 
-def game_column(name: str) -> str:
-    return f"g_{name}"
-
-
-def career_column(name: str) -> str:
-    return f"c_{name}"
-
-
 class SqliteReadModels:
-    """Projections in SQLite. Careers and game lines are buffered and written at commit."""
+    """Projections in SQLite. Careers and game lines are buffered and written at commit.
+
+    ``game_lines`` keeps one row per game: the lines of its players packed as int64 (player key, team,
+    the game vector, the career snapshot after the game; see ``osmo.domain.packing``). One row per
+    game instead of one per player keeps ingest fast; backfill and explain unpack them in bulk.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.catalog: Catalog | None = None
+        self.layout = 0
         self._careers: dict[str, Career] = {}
+        self._keys: dict[str, int] = {}
         self._dirty: dict[str, int] = {}
-        self._lines: list[tuple[Any, ...]] = []
+        self._lines: dict[int, list[GameLineRow]] = {}
         self._checkpoints: dict[str, int] = {}
         self._held: dict[str, set[str]] = {}
 
     # -- layout ------------------------------------------------------------------------------
     def use_catalog(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        have = {r[1] for r in self.conn.execute("PRAGMA table_info(player_games)")}
-        wanted = [game_column(n) for n in catalog.game_names] + [career_column(n) for n in catalog.career_names]
-        for column in wanted:
-            if column not in have:
-                self.conn.execute(f"ALTER TABLE player_games ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
-        have_careers = {r[1] for r in self.conn.execute("PRAGMA table_info(careers)")}
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(careers)")}
         for name in catalog.career_names:
-            if career_column(name) not in have_careers:
-                self.conn.execute(f"ALTER TABLE careers ADD COLUMN {career_column(name)} INTEGER NOT NULL DEFAULT 0")
-        columns = ["position", "player_id", "game_id", "team", "finished_at", *wanted]
-        self._insert_line = (f"INSERT INTO player_games ({', '.join(columns)}) "
-                             f"VALUES ({', '.join('?' * len(columns))})")
-        career_columns = [career_column(n) for n in catalog.career_names]
-        self._career_select = f"SELECT player_id, {', '.join(career_columns)} FROM careers WHERE player_id IN "
+            if name not in have:
+                self.conn.execute(f"ALTER TABLE careers ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
+        stat_ids = orjson.dumps(catalog.stat_ids).decode()
+        row = self.conn.execute("SELECT id FROM layouts WHERE stat_ids = ?", (stat_ids,)).fetchone()
+        if row is None:
+            row = self.conn.execute("INSERT INTO layouts (stat_ids) VALUES (?) RETURNING id", (stat_ids,)).fetchone()
+        self.layout = row[0]
+        columns = ", ".join(catalog.career_names)
+        self._career_select = (
+            f"SELECT p.player_id, p.position, {', '.join('c.' + n for n in catalog.career_names)} "
+            "FROM players p LEFT JOIN careers c USING (player_id) WHERE p.player_id IN ")
         self._career_upsert = (
-            f"INSERT OR REPLACE INTO careers (player_id, position, {', '.join(career_columns)}) "
-            f"VALUES ({', '.join('?' * (len(career_columns) + 2))})")
+            f"INSERT OR REPLACE INTO careers (player_id, position, {columns}) "
+            f"VALUES ({', '.join('?' * (len(catalog.career_names) + 2))})")
 
     def _layout(self) -> Catalog:
         if self.catalog is None:
@@ -255,10 +254,12 @@ class SqliteReadModels:
         cache = self._careers
         missing = [p for p in player_ids if p not in cache]
         if missing:
-            rows = self.conn.execute(self._career_select + f"({','.join('?' * len(missing))})", missing)
-            for row in rows:
-                cache[row[0]] = tuple(row[1:])
             empty = (0,) * len(catalog.career_names)
+            for start in range(0, len(missing), CHUNK):
+                part = missing[start:start + CHUNK]
+                for row in self.conn.execute(self._career_select + f"({','.join('?' * len(part))})", part):
+                    self._keys[row[0]] = row[1]
+                    cache[row[0]] = empty if row[2] is None else tuple(row[2:])
             for player_id in missing:
                 cache.setdefault(player_id, empty)
         return cache
@@ -268,12 +269,21 @@ class SqliteReadModels:
         self._dirty[player_id] = position
 
     def add_game_lines(self, rows: Sequence[GameLineRow]) -> None:
-        self._lines.extend(
-            (r.position, r.player_id, r.game_id, r.team, r.finished_at, *r.game, *r.career) for r in rows)
+        if rows:
+            self._lines[rows[0].position] = list(rows)
+
+    def game_lines(self, position: int) -> list[GameLineRow]:
+        return self._lines.get(position, [])
 
     def flush(self) -> None:
         if self._lines:
-            self.conn.executemany(self._insert_line, self._lines)
+            keys = self._keys
+            layout = self.layout
+            self.conn.executemany("INSERT INTO game_lines VALUES (?, ?, ?, ?, ?)", [
+                (position, rows[0].game_id, rows[0].finished_at, layout,
+                 packing.pack([(keys[r.player_id], r.team, r.game, r.career) for r in rows]))
+                for position, rows in self._lines.items()
+            ])
             self._lines.clear()
         if self._dirty:
             careers = self._careers
@@ -305,27 +315,40 @@ class SqliteReadModels:
     def unlocks_of(self, player_id: str) -> list[UnlockRow]:
         rows = self.conn.execute(
             "SELECT * FROM unlocks WHERE player_id = ? ORDER BY game_position, award_id", (player_id,))
-        return [UnlockRow(*r[:7], bool(r[7])) for r in rows]
+        return [UnlockRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
 
     def holders(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT award_id, count(*) FROM unlocks GROUP BY award_id").fetchall())
 
     def players_with_games(self) -> int:
-        (count,) = self.conn.execute("SELECT count(*) FROM careers WHERE c_games_played > 0").fetchone()
+        (count,) = self.conn.execute("SELECT count(*) FROM careers WHERE games_played > 0").fetchone()
         return int(count)
 
     def stat_in_use(self, stat_id: str) -> bool:
-        have = {r[1] for r in self.conn.execute("PRAGMA table_info(player_games)")}
-        column = game_column(stat_id)
-        if column not in have:
-            return False
-        return self.conn.execute(f"SELECT 1 FROM player_games WHERE {column} <> 0 LIMIT 1").fetchone() is not None
+        for layout, stat_ids in self.conn.execute("SELECT id, stat_ids FROM layouts"):
+            ids = orjson.loads(stat_ids)
+            if stat_id not in ids:
+                continue
+            column = 2 + ids.index(stat_id)
+            width = packing.width(len(ids))
+            for (blob,) in self.conn.execute("SELECT lines FROM game_lines WHERE layout = ?", (layout,)):
+                if any(array("q", blob)[column::width]):
+                    return True
+        return False
 
 
 class SqliteTransaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self.events = SqliteEventStore(conn)
-        self.views = SqliteReadModels(conn)
+        self._events = SqliteEventStore(conn)
+        self._views = SqliteReadModels(conn)
+
+    @property
+    def events(self) -> SqliteEventStore:
+        return self._events
+
+    @property
+    def views(self) -> SqliteReadModels:
+        return self._views
 
 
 class SqliteDatabase:
@@ -364,15 +387,11 @@ class SqliteDatabase:
             self.conn.execute("ROLLBACK")
             raise
 
-    @contextmanager
-    def transaction(self) -> Iterator[SqliteTransaction]:
-        with self._begin("BEGIN IMMEDIATE") as tx:
-            yield tx
+    def transaction(self) -> AbstractContextManager[SqliteTransaction]:
+        return self._begin("BEGIN IMMEDIATE")
 
-    @contextmanager
-    def reader(self) -> Iterator[SqliteTransaction]:
-        with self._begin("BEGIN") as tx:
-            yield tx
+    def reader(self) -> AbstractContextManager[SqliteTransaction]:
+        return self._begin("BEGIN")
 
     @contextmanager
     def _begin(self, begin: str) -> Iterator[SqliteTransaction]:

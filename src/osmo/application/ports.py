@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import NamedTuple, Protocol
 
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
@@ -64,8 +64,7 @@ class UnlockRow:
     backfilled: bool
 
 
-@dataclass(frozen=True, slots=True)
-class GameLineRow:
+class GameLineRow(NamedTuple):
     """One player's line in one game, with the career it produced (the snapshot after that game)."""
 
     position: int
@@ -78,7 +77,7 @@ class GameLineRow:
 
 
 class ReadModels(Protocol):
-    """The projections (players, careers, player_games, unlocks) and their checkpoints.
+    """The projections (players, careers, game lines, unlocks) and their checkpoints.
 
     Careers read and written within a transaction are cached and written back at commit, so folding
     a batch of games touches each player's career row once.
@@ -114,7 +113,13 @@ class ReadModels(Protocol):
 
     def put_career(self, player_id: str, career: Career, position: int) -> None: ...
 
-    def add_game_lines(self, rows: Sequence[GameLineRow]) -> None: ...
+    def add_game_lines(self, rows: Sequence[GameLineRow]) -> None:
+        """Keep the lines of one game (all rows share a position)."""
+        ...
+
+    def game_lines(self, position: int) -> list[GameLineRow]:
+        """The lines of the game at ``position`` added in this transaction."""
+        ...
 
     def held(self, player_ids: Iterable[str]) -> dict[str, set[str]]:
         """The awards each of these players holds."""
@@ -136,8 +141,11 @@ class ReadModels(Protocol):
 
 
 class Transaction(Protocol):
-    events: EventStore
-    views: ReadModels
+    @property
+    def events(self) -> EventStore: ...
+
+    @property
+    def views(self) -> ReadModels: ...
 
 
 class Database(Protocol):

@@ -9,11 +9,10 @@ is never replayed: its decisions are already events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from osmo.application.ports import GameLineRow, Transaction, UnlockRow
 from osmo.domain import events as ev
-from osmo.domain.career import fold, game_vector
 from osmo.domain.catalog import Catalog
 from osmo.domain.events import NewEvent, RecordedEvent
 
@@ -37,20 +36,23 @@ class PlayersProjection:
         return []
 
 
-def line_values(data: dict[str, object], catalog: Catalog) -> list[tuple[str, int, tuple[int, ...]]]:
+def line_values(data: dict[str, Any], stat_ids: tuple[str, ...]) -> list[tuple[str, int, tuple[int, ...]]]:
     """(player_id, team, stat values in catalog order) for each line of a GameRecorded payload."""
-    stat_ids = catalog.stat_ids
     lines = []
-    for team, members in enumerate(data["teams"]):  # type: ignore[arg-type]
+    for team, members in enumerate(data["teams"]):
         for entry in members:
             stats = entry["stats"]
-            lines.append((entry["player_id"], team, tuple(stats.get(s, 0) for s in stat_ids)))
+            if tuple(stats) == stat_ids:
+                values = tuple(stats.values())
+            else:
+                values = tuple([stats.get(s, 0) for s in stat_ids])
+            lines.append((entry["player_id"], team, values))
     return lines
 
 
 class CareersProjection:
-    """Folds every game into the careers of its players and keeps one line per player per game,
-    with the career snapshot after that game (which makes backfill a filtered scan)."""
+    """Folds every game into the careers of its players and keeps the game's lines, each with the
+    career snapshot after that game (which makes backfill a scan, not a replay)."""
 
     name = "careers"
 
@@ -58,17 +60,19 @@ class CareersProjection:
         if event.type != ev.GAME_RECORDED:
             return []
         data = event.data
-        lines = line_values(data, catalog)
-        careers = tx.views.careers([p for p, _, _ in lines])
+        lines = line_values(data, catalog.stat_ids)
+        views = tx.views
+        careers = views.careers([p for p, _, _ in lines])
         winner = data["winner"]
+        game_id, finished_at, position = data["game_id"], data["finished_at"], event.position
+        fold = catalog.fold
         rows = []
         for player_id, team, values in lines:
             won = team == winner
             career = fold(careers[player_id], values, won)
-            tx.views.put_career(player_id, career, event.position)
-            rows.append(GameLineRow(event.position, player_id, data["game_id"], team, data["finished_at"],
-                                    game_vector(values, won), career))
-        tx.views.add_game_lines(rows)
+            views.put_career(player_id, career, position)
+            rows.append(GameLineRow(position, player_id, game_id, team, finished_at, (*values, int(won)), career))
+        views.add_game_lines(rows)
         return []
 
 
@@ -87,7 +91,8 @@ class UnlocksProjection:
 
 class AwardPolicy:
     """After each game, evaluates every active award its players do not hold yet, against the game's
-    line and the career including it, and unlocks the ones that hold (at most once per player)."""
+    line and the career including it (as the careers projection just wrote them), and unlocks the
+    ones that hold: at most once per player."""
 
     name = "awards"
 
@@ -97,23 +102,20 @@ class AwardPolicy:
     def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
         if event.type != ev.GAME_RECORDED:
             return []
-        data = event.data
-        lines = line_values(data, catalog)
-        player_ids = [p for p, _, _ in lines]
-        careers = tx.views.careers(player_ids)
-        held = tx.views.held(player_ids)
-        active = catalog.active()
+        rows = tx.views.game_lines(event.position)
+        held = tx.views.held([r.player_id for r in rows])
+        evaluate = catalog.evaluate
         unlocked: list[NewEvent] = []
-        for player_id, team, values in lines:
-            owned = held.get(player_id, set()) | self._pending.get(player_id, set())
-            game = game_vector(values, team == data["winner"])
-            career = careers[player_id]
-            for award in active:
-                if award.id not in owned and award.holds(game, career):
-                    self._pending.setdefault(player_id, set()).add(award.id)
-                    unlocked.append(ev.award_unlocked(
-                        player_id, award.id, data["game_id"], event.position, data["finished_at"], catalog.version,
-                    ))
+        for row in rows:
+            owned = held.get(row.player_id, set())
+            pending = self._pending.get(row.player_id)
+            if pending:
+                owned = owned | pending
+            for award_id in evaluate(row.game, row.career, owned):
+                self._pending.setdefault(row.player_id, set()).add(award_id)
+                unlocked.append(ev.award_unlocked(
+                    row.player_id, award_id, row.game_id, event.position, row.finished_at, catalog.version,
+                ))
         return unlocked
 
 

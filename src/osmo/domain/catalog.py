@@ -7,7 +7,7 @@ the built-in one key by key. This module turns such tables into checked, compile
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,9 +95,20 @@ class Catalog:
     game_names: tuple[str, ...] = field(init=False)
     career_names: tuple[str, ...] = field(init=False)
     compiled: tuple[CompiledAward, ...] = field(init=False)
+    fold: Callable[[Vector, Vector, bool], tuple[int, ...]] = field(init=False, repr=False, compare=False)
+    stat_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    bounds: tuple[tuple[int, str, int | None], ...] = field(init=False, repr=False, compare=False)
+    evaluate: Callable[[Vector, Vector, Collection[str]], list[str]] = field(
+        init=False, repr=False, compare=False)
+    stat_set: frozenset[str] = field(init=False, repr=False, compare=False)
+    within_bounds: Callable[[Vector, float], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         stat_ids = tuple(s.id for s in self.stats)
+        object.__setattr__(self, "stat_ids", stat_ids)
+        object.__setattr__(self, "bounds", tuple(
+            (i, s.id, None if s.at_most == "duration" else stat_ids.index(s.at_most))
+            for i, s in enumerate(self.stats) if s.at_most is not None and s.at_most in (*stat_ids, "duration")))
         object.__setattr__(self, "game_names", (*stat_ids, "won"))
         object.__setattr__(
             self,
@@ -105,10 +116,10 @@ class Catalog:
             (*CAREER_BASE, *(f"total_{s}" for s in stat_ids), *(f"best_{s}" for s in stat_ids)),
         )
         object.__setattr__(self, "compiled", tuple(self._compile(a) for a in self.awards))
-
-    @property
-    def stat_ids(self) -> tuple[str, ...]:
-        return self.game_names[:-1]
+        object.__setattr__(self, "stat_set", frozenset(stat_ids))
+        object.__setattr__(self, "within_bounds", _compile_bounds(self.bounds))
+        object.__setattr__(self, "fold", _compile_fold(len(stat_ids)))
+        object.__setattr__(self, "evaluate", self._compile_evaluate())
 
     def names(self) -> dict[rules.Scope, frozenset[str]]:
         return {"game": frozenset(self.game_names), "career": frozenset(self.career_names)}
@@ -121,6 +132,25 @@ class Catalog:
 
     def active(self) -> tuple[CompiledAward, ...]:
         return tuple(a for a in self.compiled if not a.definition.retired)
+
+    def _compile_evaluate(self) -> Callable[[Vector, Vector, Collection[str]], list[str]]:
+        """``evaluate(game, career, owned)``: the active awards not in ``owned`` whose rule holds,
+        compiled from the checked rules into one function (one call per player line)."""
+        game_index = {name: i for i, name in enumerate(self.game_names)}
+        career_index = {name: i for i, name in enumerate(self.career_names)}
+
+        def ref(r: rules.Ref) -> str:
+            return f"g[{game_index[r.name]}]" if r.scope == "game" else f"c[{career_index[r.name]}]"
+
+        body = ["def evaluate(g, c, owned):", "    out = []"]
+        for award in self.active():
+            body.append(f"    if {award.id!r} not in owned and {rules.to_python_source(award.node, ref)}:")
+            body.append(f"        out.append({award.id!r})")
+        body.append("    return out")
+        namespace: dict[str, Any] = {"__builtins__": {"False": False}}
+        exec(compile("\n".join(body) + "\n", "<awards>", "exec"), namespace)
+        evaluate: Callable[[Vector, Vector, Collection[str]], list[str]] = namespace["evaluate"]
+        return evaluate
 
     def _compile(self, award: AwardDef) -> CompiledAward:
         names = self.names()
@@ -151,6 +181,36 @@ class Catalog:
             "stats": {s.id: s.to_data() for s in self.stats},
             "awards": {a.id: a.to_data() for a in self.awards},
         }
+
+
+def _compile_bounds(bounds: tuple[tuple[int, str, int | None], ...]) -> Callable[[Vector, float], bool]:
+    """``within_bounds(values, duration)``: whether every ``at_most`` invariant holds, in one call."""
+    checks = [f"v[{i}] <= {'duration' if bound is None else f'v[{bound}]'}" for i, _, bound in bounds]
+    source = f"lambda v, duration: {' and '.join(checks) or 'True'}"
+    within: Callable[[Vector, float], bool] = eval(compile(source, "<bounds>", "eval"), {"__builtins__": {}})
+    return within
+
+
+def _compile_fold(n: int) -> Callable[[Vector, Vector, bool], tuple[int, ...]]:
+    """``fold(career, values, won)``: the career after one more game, as straight-line code for n stats.
+
+    Career layout: games_played, wins, losses, current_win_streak, best_win_streak, total_<stat>...,
+    best_<stat>... (see ``career.fold`` for the reference definition it must agree with).
+    """
+    base = len(CAREER_BASE)
+    totals = ", ".join(f"c[{base + i}] + v[{i}]" for i in range(n))
+    bests = ", ".join(f"c[{base + n + i}] if c[{base + n + i}] > v[{i}] else v[{i}]" for i in range(n))
+    source = (
+        "def fold(c, v, won):\n"
+        "    if won:\n"
+        "        s = c[3] + 1\n"
+        f"        return (c[0] + 1, c[1] + 1, c[2], s, s if s > c[4] else c[4], {totals}, {bests})\n"
+        f"    return (c[0] + 1, c[1], c[2] + 1, 0, c[4], {totals}, {bests})\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<fold>", "exec"), namespace)
+    fold: Callable[[Vector, Vector, bool], tuple[int, ...]] = namespace["fold"]
+    return fold
 
 
 def _expect(condition: bool, where: str, message: str) -> None:

@@ -7,6 +7,7 @@ award, so granting never contends on a player's stream), and ``catalog`` (Catalo
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -40,8 +41,10 @@ def award_stream(award_id: str, player_id: str) -> str:
 
 
 def derived_id(stream: str, version: int) -> uuid.UUID:
-    """A deterministic event id: appending the same stream version twice is a no-op at the store."""
-    return uuid.uuid5(NAMESPACE, f"{stream}@{version}")
+    """A deterministic event id (a UUID version 5 of stream and version): appending the same stream
+    version twice is a no-op at the store."""
+    digest = hashlib.sha1(NAMESPACE.bytes + f"{stream}@{version}".encode(), usedforsecurity=False).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from itertools import repeat
+from typing import Any, NamedTuple, NoReturn
 
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import InvalidReport
@@ -15,8 +16,7 @@ MAX_STAT = 2**31 - 1
 MAX_ID_LENGTH = 128
 
 
-@dataclass(frozen=True, slots=True)
-class PlayerLine:
+class PlayerLine(NamedTuple):
     """One player's stat line as reported (stats not reported count as 0)."""
 
     player_id: str
@@ -35,8 +35,7 @@ class GameReport:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """A checked player line: the stat values in catalog order."""
 
     player_id: str
@@ -60,10 +59,10 @@ class Game:
         return tuple(line.player_id for line in self.lines)
 
     def to_data(self, stat_ids: Sequence[str]) -> dict[str, Any]:
-        """The canonical stored form (the payload of GameRecorded)."""
+        """The canonical stored form (the payload of GameRecorded): every stat, in catalog order."""
         teams: list[list[dict[str, Any]]] = [[], []]
-        for line in self.lines:
-            teams[line.team].append({"player_id": line.player_id, "stats": dict(zip(stat_ids, line.values, strict=True))})
+        for player_id, team, values in self.lines:
+            teams[team].append({"player_id": player_id, "stats": dict(zip(stat_ids, values))})  # noqa: B905
         return {
             "game_id": self.game_id,
             "started_at": format_instant(self.started_at),
@@ -96,6 +95,36 @@ def game_from_data(data: Mapping[str, Any], stat_ids: Sequence[str]) -> Game:
     )
 
 
+_INT = {int}
+
+
+def _player_problem(where: str, team: int, slot: int, player_id: object, seen: set[str]) -> NoReturn:
+    who = f"{where}, team {team} player {slot}"
+    if type(player_id) is not str or not player_id.strip() or len(player_id) > MAX_ID_LENGTH:
+        raise InvalidReport(f"{who}: player_id must be a non-empty string of at most {MAX_ID_LENGTH} characters")
+    raise InvalidReport(f"{where}, team {team} player {player_id!r}: plays twice in the same game")
+
+
+def _stats_problem(who: str, stats: Mapping[str, object], stat_ids: Sequence[str]) -> NoReturn:
+    for name, value in stats.items():
+        if name not in stat_ids:
+            raise InvalidReport(f"{who}: unknown stat {name!r} (known: {', '.join(stat_ids)})")
+        if type(value) is not int:
+            raise InvalidReport(f"{who}: stats.{name} must be an integer, got {value!r}")
+        if not 0 <= value <= MAX_STAT:
+            raise InvalidReport(f"{who}: stats.{name} = {value} is out of range 0..{MAX_STAT}")
+    raise AssertionError("no problem found in stats that failed the check")
+
+
+def _bounds_problem(who: str, values: tuple[int, ...], duration: float, catalog: Catalog) -> NoReturn:
+    for i, name, bound in catalog.bounds:
+        limit = duration if bound is None else values[bound]
+        if values[i] > limit:
+            shown = f"the game's duration ({duration:g} s)" if bound is None else f"{catalog.stat_ids[bound]} ({limit})"
+            raise InvalidReport(f"{who}: stats.{name} = {values[i]} exceeds {shown}")
+    raise AssertionError("no bound found broken in values that failed the check")
+
+
 def check_report(report: GameReport, catalog: Catalog) -> Game:
     """Check every rule of a report against the catalog and return its normal form.
 
@@ -126,34 +155,21 @@ def check_report(report: GameReport, catalog: Catalog) -> Game:
 
     duration = (finished - started).total_seconds()
     stat_ids = catalog.stat_ids
-    known = frozenset(stat_ids)
-    bounds = [(i, s.id, s.at_most) for i, s in enumerate(catalog.stats) if s.at_most is not None]
-    index_of = {s: i for i, s in enumerate(stat_ids)}
+    known = catalog.stat_set
+    within_bounds = catalog.within_bounds
+    zeros = repeat(0)
     seen: set[str] = set()
     lines: list[Line] = []
     for team, members in enumerate(report.teams):
-        for slot, entry in enumerate(members):
-            player_id = entry.player_id
-            who = f"{where}, team {team} player {slot}"
-            if not isinstance(player_id, str) or not player_id.strip() or len(player_id) > MAX_ID_LENGTH:
-                raise InvalidReport(f"{who}: player_id must be a non-empty string of at most {MAX_ID_LENGTH} characters")
-            who = f"{where}, team {team} player {player_id!r}"
-            if player_id in seen:
-                raise InvalidReport(f"{who}: plays twice in the same game")
+        for slot, (player_id, stats) in enumerate(members):
+            if type(player_id) is not str or not player_id or len(player_id) > MAX_ID_LENGTH or player_id in seen:
+                _player_problem(where, team, slot, player_id, seen)
             seen.add(player_id)
-            stats = entry.stats
-            for name, value in stats.items():
-                if name not in known:
-                    raise InvalidReport(f"{who}: unknown stat {name!r} (known: {', '.join(stat_ids)})")
-                if type(value) is not int:
-                    raise InvalidReport(f"{who}: stats.{name} must be an integer, got {value!r}")
-                if value < 0 or value > MAX_STAT:
-                    raise InvalidReport(f"{who}: stats.{name} = {value} is out of range 0..{MAX_STAT}")
-            values = tuple(stats.get(s, 0) for s in stat_ids)
-            for i, name, bound in bounds:
-                limit: float = duration if bound == "duration" else values[index_of[bound]]  # type: ignore[index]
-                if values[i] > limit:
-                    shown = f"the game's duration ({duration:g} s)" if bound == "duration" else f"{bound} ({limit})"
-                    raise InvalidReport(f"{who}: stats.{name} = {values[i]} exceeds {shown}")
+            if stats and not (stats.keys() <= known and set(map(type, stats.values())) == _INT
+                              and min(stats.values()) >= 0 and max(stats.values()) <= MAX_STAT):
+                _stats_problem(f"{where}, team {team} player {player_id!r}", stats, stat_ids)
+            values = tuple(map(stats.get, stat_ids, zeros))
+            if not within_bounds(values, duration):
+                _bounds_problem(f"{where}, team {team} player {player_id!r}", values, duration, catalog)
             lines.append(Line(player_id, team, values))
     return Game(game_id, started, finished, report.winner, tuple(lines), report.metadata)

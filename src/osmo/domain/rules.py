@@ -331,7 +331,7 @@ def compile_python(node: Node, game_index: Mapping[str, int], career_index: Mapp
         return f"g[{game_index[r.name]}]" if r.scope == "game" else f"c[{career_index[r.name]}]"
 
     source = f"lambda g, c: bool({to_python_source(node, ref)})"
-    function: Callable[[tuple[int, ...] | list[int], tuple[int, ...] | list[int]], bool] = eval(  # noqa: S307
+    function: Callable[[tuple[int, ...] | list[int], tuple[int, ...] | list[int]], bool] = eval(
         compile(source, "<rule>", "eval"), {"__builtins__": {"bool": bool, "False": False}}
     )
     return function
@@ -346,7 +346,7 @@ def compile_value(node: Node, career_index: Mapping[str, int]
 
     body = _emit(node, ref, repr, lambda a, b: f"({a} / {b})", ("and", "or", "not"), "==")
     source = f"lambda c: {body}"
-    raw: Callable[[tuple[int, ...] | list[int]], float] = eval(  # noqa: S307
+    raw: Callable[[tuple[int, ...] | list[int]], float] = eval(
         compile(source, "<progress>", "eval"), {"__builtins__": {}}
     )
 

@@ -135,7 +135,7 @@ def play(ctx: click.Context, games: int, seed: int | None, as_json: bool) -> Non
         simulator = Simulator(seed, player_ids)
     except ValueError as error:
         raise InvalidInput(f"{error} (run 'osmo init' to register the seed players)") from None
-    reports = simulator.games(games, datetime.now(UTC))
+    reports: Any = simulator.games(games, datetime.now(UTC))
     with render.progress_bar(games, "playing", quiet=as_json) as advance:
         result = record_simulated(app.database, app.catalog, reports, progress=advance)
     if as_json:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
+from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -60,15 +60,19 @@ MODE = "team_deathmatch"
 MAPS = ("Ashenvale", "Stranglethorn", "Durotar", "Elwynn", "Tanaris", "Winterspring", "Feralas")
 
 _PARTIAL_GAME_RATE = 0.1
-_ACTIVITY_FORM_SD = 0.15
-_ACCURACY_FORM_SD = 0.06
+_ACTIVITY_FORM_SD = 0.2
+_ACCURACY_FORM_SD = 0.08
+_KILL_EXPOSURE = 15
 
 _QUANTILE_BITS = 12
 _QUANTILES = 1 << _QUANTILE_BITS
-_POISSON_STEPS = 10
+_MASK = _QUANTILES - 1
+_STEPS = 10
 _POISSON_TABLE_MAX = 20.0
-
-Bits = Callable[[int], int]
+_PARTIAL_BITS = 7
+_PARTIAL_MASK = (1 << _PARTIAL_BITS) - 1
+_PARTIAL_CUT = round(_PARTIAL_GAME_RATE * (1 << _PARTIAL_BITS))
+_PLAYER_BITS = _PARTIAL_BITS + 8 * _QUANTILE_BITS
 
 
 def _normal_table() -> tuple[float, ...]:
@@ -92,10 +96,9 @@ def _poisson_quantiles(mean: float) -> bytes:
 
 _Z = _normal_table()
 """Standard normal quantiles: ``_Z[bits(12)]`` is a normal draw."""
-_POISSON = tuple(
-    _poisson_quantiles(i / _POISSON_STEPS) for i in range(int(_POISSON_TABLE_MAX * _POISSON_STEPS) + 1)
-)
+_POISSON = tuple(_poisson_quantiles(i / _STEPS) for i in range(int(_POISSON_TABLE_MAX * _STEPS) + 1))
 """Poisson quantiles by mean: ``_POISSON[round(10 * mean)][bits(12)]`` is a Poisson draw."""
+_TABLE_SIZE = len(_POISSON)
 _CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(24 * 60))
 _SECONDS = tuple(f"{s:02d}Z" for s in range(60))
 
@@ -178,15 +181,15 @@ def make_profile(player_id: str, seed: int | None = None) -> PlayerProfile:
     return PlayerProfile(
         player_id=player_id,
         attack_rate=1.3 + 1.3 * aggression,
-        accuracy=rng.uniform(0.36, 0.58),
+        accuracy=rng.uniform(0.38, 0.54),
         headshot_rate=rng.uniform(0.06, 0.3),
-        damage_per_hit=rng.uniform(6.0, 8.5),
+        damage_per_hit=rng.uniform(7.5, 10.0),
         spell_rate=rng.uniform(0.1, 1.0),
         spell_power=rng.uniform(12.0, 24.0),
-        lethality=rng.uniform(0.45, 0.7),
+        lethality=rng.uniform(0.7, 1.0),
         finisher=rng.uniform(0.1, 0.35),
-        support=rng.uniform(0.25, 0.5),
-        exposure=0.7 + 0.6 * aggression,
+        support=rng.uniform(0.2, 0.4),
+        exposure=0.85 + 0.3 * aggression,
     )
 
 
@@ -299,12 +302,15 @@ def _simulate(
     size = _uniform_int(rng, MIN_TEAM_SIZE, min(MAX_TEAM_SIZE, len(lineup) // 2))
     drawn = _draw_players(rng, lineup, 2 * size)
     duration = _uniform_int(rng, MIN_DURATION_S, MAX_DURATION_S)
-    members = ([profiles[pid] for pid in drawn[:size]], [profiles[pid] for pid in drawn[size:]])
-    sides = tuple([_player_stats(rng, profile, duration) for profile in team] for team in members)
-    kills = [sum(stats["kills"] for stats in side) for side in sides]
-    for team in (0, 1):
-        _spread_deaths(rng, members[team], sides[team], kills[1 - team])
-        _add_assists(rng, members[team], sides[team], kills[team], duration)
+    ids = (drawn[:size], drawn[size:])
+    members = ([profiles[pid] for pid in ids[0]], [profiles[pid] for pid in ids[1]])
+    sides = (
+        [_player_stats(rng, profile, duration) for profile in members[0]],
+        [_player_stats(rng, profile, duration) for profile in members[1]],
+    )
+    kills = (sum([stats["kills"] for stats in sides[0]]), sum([stats["kills"] for stats in sides[1]]))
+    _settle(rng, members[0], sides[0], kills[0], kills[1], duration)
+    _settle(rng, members[1], sides[1], kills[1], kills[0], duration)
     finished = started + duration
     report: GameReport = {
         "game_id": game_id,
@@ -312,39 +318,56 @@ def _simulate(
         "finished_at": _iso(finished),
         "winner": _winner(rng, kills, sides),
         "teams": [
-            [{"player_id": pid, "stats": stats} for pid, stats in zip(drawn[:size], sides[0], strict=True)],
-            [{"player_id": pid, "stats": stats} for pid, stats in zip(drawn[size:], sides[1], strict=True)],
+            [{"player_id": pid, "stats": stats} for pid, stats in zip(ids[0], sides[0], strict=True)],
+            [{"player_id": pid, "stats": stats} for pid, stats in zip(ids[1], sides[1], strict=True)],
         ],
         "metadata": {"mode": MODE, "map": MAPS[int(rng.random() * len(MAPS))]},
     }
     return report, finished
 
 
-def _poisson(bits: Bits, mean: float) -> int:
-    """A Poisson draw: a table lookup for small means, a rounded normal approximation for large ones."""
-    if mean < _POISSON_TABLE_MAX:
-        return _POISSON[int(mean * _POISSON_STEPS + 0.5)][bits(_QUANTILE_BITS)]
-    return int(mean + sqrt(mean) * _Z[bits(_QUANTILE_BITS)] + 0.5)
-
-
 def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> PlayerStats:
-    """Draw what a player did to the other team; deaths and assists are filled in later."""
-    bits = rng.getrandbits
-    played = duration if rng.random() >= _PARTIAL_GAME_RATE else int(duration * (0.3 + 0.65 * rng.random()))
-    minutes = played * (1.0 + _ACTIVITY_FORM_SD * _Z[bits(_QUANTILE_BITS)]) / 60.0
-    accuracy = profile.accuracy + _ACCURACY_FORM_SD * _Z[bits(_QUANTILE_BITS)]
+    """Draw what a player did to the other team; deaths and assists are filled in later.
+
+    One call to the generator gives all the uniform 12-bit indexes the draws need; each Poisson draw
+    reads its quantile table when the mean is small and is a normal approximation otherwise.
+    """
+    u = rng.getrandbits(_PLAYER_BITS)
+    played = duration if u & _PARTIAL_MASK >= _PARTIAL_CUT else _partial_time(rng, duration)
+    u >>= _PARTIAL_BITS
+    minutes = played * (1.0 + _ACTIVITY_FORM_SD * _Z[u & _MASK]) / 60.0
+    accuracy = profile.accuracy + _ACCURACY_FORM_SD * _Z[u >> 12 & _MASK]
     attacks = profile.attack_rate * minutes
     landed = attacks * accuracy if accuracy > 0.0 else 0.0
-    headshots = _poisson(bits, landed * profile.headshot_rate)
-    hits = headshots + _poisson(bits, landed - landed * profile.headshot_rate)
-    spells = _poisson(bits, profile.spell_rate * minutes)
+    missed = attacks - landed
+    aimed = landed * profile.headshot_rate
+    body = landed - aimed
+    cast = profile.spell_rate * minutes
+
+    i = int(aimed * _STEPS + 0.5)
+    headshots = _POISSON[i][u >> 24 & _MASK] if i < _TABLE_SIZE else _normal(aimed, u >> 24 & _MASK)
+    i = int(body * _STEPS + 0.5)
+    hits = headshots + (_POISSON[i][u >> 36 & _MASK] if i < _TABLE_SIZE else _normal(body, u >> 36 & _MASK))
+    i = int(missed * _STEPS + 0.5)
+    attempts = hits + (_POISSON[i][u >> 48 & _MASK] if i < _TABLE_SIZE else _normal(missed, u >> 48 & _MASK))
+    i = int(cast * _STEPS + 0.5)
+    spells = _POISSON[i][u >> 60 & _MASK] if i < _TABLE_SIZE else _normal(cast, u >> 60 & _MASK)
+
     damage = int((hits + headshots) * profile.damage_per_hit)
     spell_damage = int(spells * profile.spell_power)
     lives = (damage + spell_damage) * profile.lethality / HIT_POINTS
-    first_hit_kills = min(_poisson(bits, lives * profile.finisher), hits)
-    kills = min(first_hit_kills + _poisson(bits, lives - lives * profile.finisher), hits + spells)
+    finished = lives * profile.finisher
+    i = int(finished * _STEPS + 0.5)
+    first_hit_kills = _POISSON[i][u >> 72 & _MASK] if i < _TABLE_SIZE else _normal(finished, u >> 72 & _MASK)
+    i = int((lives - finished) * _STEPS + 0.5)
+    kills = first_hit_kills + (
+        _POISSON[i][u >> 84 & _MASK] if i < _TABLE_SIZE else _normal(lives - finished, u >> 84 & _MASK)
+    )
+    if kills > hits + spells or first_hit_kills > hits:
+        first_hit_kills = min(first_hit_kills, hits)
+        kills = min(kills, hits + spells)
     return {
-        "attempted_attacks": hits + _poisson(bits, attacks - landed if attacks > landed else 0.0),
+        "attempted_attacks": attempts,
         "hits": hits,
         "damage_done": damage,
         "kills": kills,
@@ -358,17 +381,50 @@ def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> 
     }
 
 
-def _spread_deaths(
-    rng: random.Random, members: Sequence[PlayerProfile], side: Sequence[PlayerStats], enemy_kills: int
+def _normal(mean: float, index: int) -> int:
+    """A Poisson draw for a large mean: the normal approximation at quantile ``index``, rounded."""
+    return int(mean + sqrt(mean) * _Z[index] + 0.5)
+
+
+def _partial_time(rng: random.Random, duration: int) -> int:
+    """The time played by someone who joined late or left early: 30% to 95% of the game."""
+    return int(duration * (0.3 + 0.65 * rng.random()))
+
+
+def _settle(
+    rng: random.Random,
+    members: Sequence[PlayerProfile],
+    side: Sequence[PlayerStats],
+    team_kills: int,
+    enemy_kills: int,
+    duration: int,
 ) -> None:
-    """Spread the other team's kills over this team's players, weighted by exposure and time played."""
-    bits = rng.getrandbits
-    weights = [member.exposure * stats["time_played"] for member, stats in zip(members, side, strict=True)]
-    scale = enemy_kills / sum(weights)
+    """Fill in a team's deaths and assists, once both teams' kills are known.
+
+    The other team's kills are spread over this team's players, in proportion to exposure and time
+    played: each player's deaths are a Poisson draw with their share as mean, then deaths are added or
+    removed, one at a time on a random player, until the team's deaths are exactly the enemy's kills.
+    Each kill made by a teammate is assisted (at most once per player) with a probability that grows
+    with the player's support profile and time played.
+    """
+    weights = [
+        member.exposure * (stats["attempted_attacks"] + stats["spells_cast"] + _KILL_EXPOSURE * stats["kills"] + 1)
+        for member, stats in zip(members, side, strict=True)
+    ]
+    scale = enemy_kills * _STEPS / sum(weights)
+    u = rng.getrandbits(2 * _QUANTILE_BITS * len(side))
     total = 0
-    for stats, weight in zip(side, weights, strict=True):
-        stats["deaths"] = died = _poisson(bits, weight * scale)
+    for member, stats, weight in zip(members, side, weights, strict=True):
+        i = int(weight * scale + 0.5)
+        died = _POISSON[i][u & _MASK] if i < _TABLE_SIZE else _normal(i / _STEPS, u & _MASK)
         total += died
+        stats["deaths"] = died
+        assistable = team_kills - stats["kills"]
+        mean = assistable * member.support * stats["time_played"] / duration
+        i = int(mean * _STEPS + 0.5)
+        assists = _POISSON[i][u >> 12 & _MASK] if i < _TABLE_SIZE else _normal(mean, u >> 12 & _MASK)
+        stats["assists"] = assists if assists < assistable else assistable
+        u >>= 2 * _QUANTILE_BITS
     while total < enemy_kills:
         side[int(rng.random() * len(side))]["deaths"] += 1
         total += 1
@@ -377,21 +433,6 @@ def _spread_deaths(
         if stats["deaths"]:
             stats["deaths"] -= 1
             total -= 1
-
-
-def _add_assists(
-    rng: random.Random,
-    members: Sequence[PlayerProfile],
-    side: Sequence[PlayerStats],
-    team_kills: int,
-    duration: int,
-) -> None:
-    """Credit each player with assists on the kills their teammates made."""
-    bits = rng.getrandbits
-    for member, stats in zip(members, side, strict=True):
-        assistable = team_kills - stats["kills"]
-        share = member.support * stats["time_played"] / duration
-        stats["assists"] = min(_poisson(bits, assistable * share), assistable)
 
 
 def _winner(rng: random.Random, kills: Sequence[int], sides: Sequence[Sequence[PlayerStats]]) -> int:

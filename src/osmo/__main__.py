@@ -1,0 +1,3 @@
+from osmo.entrypoints.cli import main
+
+main()
