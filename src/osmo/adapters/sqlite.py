@@ -101,8 +101,10 @@ class SqliteEventStore:
         now = _now()
         rows = []
         recorded = []
+        versions: dict[str, int] = {}
         for event in fresh:
-            version = self._next_version(event)
+            version = self._next_version(event, versions)
+            versions[event.stream] = version
             position += 1
             metadata = {"schema": 1, **(event.metadata or {})}
             rows.append((position, event.stream, version, event.type, orjson.dumps(event.data).decode(),
@@ -124,11 +126,13 @@ class SqliteEventStore:
                 f"SELECT event_id FROM events WHERE event_id IN ({marks})", ids))
         return [e for e in events if e.event_id.bytes not in stored] if stored else list(events)
 
-    def _next_version(self, event: NewEvent) -> int:
-        if event.expected_version == NO_STREAM:
+    def _next_version(self, event: NewEvent, versions: dict[str, int]) -> int:
+        if event.expected_version == NO_STREAM and event.stream not in versions:
             return 0
-        (current,) = self.conn.execute(
-            "SELECT coalesce(max(version), -1) FROM events WHERE stream = ?", (event.stream,)).fetchone()
+        current = versions.get(event.stream)
+        if current is None:
+            (current,) = self.conn.execute(
+                "SELECT coalesce(max(version), -1) FROM events WHERE stream = ?", (event.stream,)).fetchone()
         if event.expected_version is not None and current != event.expected_version:
             raise ConcurrencyError(
                 f"stream {event.stream!r} is at version {current}, expected {event.expected_version}")

@@ -1,0 +1,179 @@
+"""The store contract: written once, run against every backend by subclassing with a ``database`` fixture."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from osmo.adapters.catalog_files import load_catalog
+from osmo.application.ports import Database, GameLineRow, UnlockRow
+from osmo.domain import events as ev
+from osmo.domain.errors import ConcurrencyError
+from osmo.domain.events import NO_STREAM, NewEvent
+
+
+def event(stream: str, expected: int | None = NO_STREAM, data: dict[str, object] | None = None,
+          event_id: uuid.UUID | None = None) -> NewEvent:
+    return NewEvent(stream, "Something", data or {"n": 1}, event_id or uuid.uuid4(), expected)
+
+
+def stream_name() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+class EventStoreContract:
+    """Subclasses provide a ``database`` fixture yielding an empty, migrated Database."""
+
+    def test_appends_get_increasing_positions_and_stream_versions(self, database: Database) -> None:
+        stream = stream_name()
+        with database.transaction() as tx:
+            first = tx.events.append([event(stream), event(stream, 0)])
+            second = tx.events.append([event(stream, None)])
+        positions = [e.position for e in first + second]
+        assert positions == sorted(positions) and len(set(positions)) == 3
+        assert [e.version for e in first + second] == [0, 1, 2]
+
+    def test_positions_are_contiguous_across_transactions(self, database: Database) -> None:
+        with database.transaction() as tx:
+            a = tx.events.append([event(stream_name())])
+        with database.transaction() as tx:
+            b = tx.events.append([event(stream_name()), event(stream_name())])
+        assert [e.position for e in b] == [a[0].position + 1, a[0].position + 2]
+
+    def test_appending_to_an_existing_stream_as_new_is_a_concurrency_error(self, database: Database) -> None:
+        stream = stream_name()
+        with database.transaction() as tx:
+            tx.events.append([event(stream)])
+        with pytest.raises(ConcurrencyError), database.transaction() as tx:
+            tx.events.append([event(stream, NO_STREAM)])
+
+    def test_a_stale_expected_version_is_a_concurrency_error(self, database: Database) -> None:
+        stream = stream_name()
+        with database.transaction() as tx:
+            tx.events.append([event(stream), event(stream, 0)])
+        with pytest.raises(ConcurrencyError), database.transaction() as tx:
+            tx.events.append([event(stream, 0)])
+        with pytest.raises(ConcurrencyError), database.transaction() as tx:
+            tx.events.append([event(stream, 5)])
+
+    def test_a_retried_append_with_the_same_event_ids_is_a_no_op(self, database: Database) -> None:
+        stream = stream_name()
+        same = event(stream)
+        with database.transaction() as tx:
+            first = tx.events.append([same])
+        with database.transaction() as tx:
+            again = tx.events.append([same])
+        assert len(first) == 1 and again == []
+        with database.reader() as tx:
+            assert len(tx.events.read_stream(stream)) == 1
+
+    def test_a_failed_transaction_stores_nothing(self, database: Database) -> None:
+        stream = stream_name()
+        with pytest.raises(RuntimeError), database.transaction() as tx:
+            tx.events.append([event(stream)])
+            raise RuntimeError("boom")
+        with database.reader() as tx:
+            assert tx.events.read_stream(stream) == []
+
+    def test_events_read_back_as_written(self, database: Database) -> None:
+        stream = stream_name()
+        data = {"name": "Gul'Dan ✨", "nested": {"list": [1, 2.5, None, True]}}
+        with database.transaction() as tx:
+            (written,) = tx.events.append([event(stream, data=data)])
+        with database.reader() as tx:
+            (read,) = tx.events.read_stream(stream)
+            everything = list(tx.events.read_all(after=written.position - 1))
+        assert read.data == data and read.event_id == written.event_id and read.type == "Something"
+        assert read.metadata["schema"] == 1 and read.recorded_at == written.recorded_at
+        assert [e.position for e in everything] == [written.position]
+
+    def test_read_all_follows_global_order_from_a_position(self, database: Database) -> None:
+        with database.transaction() as tx:
+            written = tx.events.append([event(stream_name()) for _ in range(5)])
+        with database.reader() as tx:
+            after_second = list(tx.events.read_all(after=written[1].position))
+            limited = list(tx.events.read_all(after=written[1].position, limit=2))
+            last = tx.events.last_position()
+        assert [e.position for e in after_second] == [e.position for e in written[2:]]
+        assert [e.position for e in limited] == [e.position for e in written[2:4]]
+        assert last == written[-1].position
+
+    def test_first_events_finds_only_existing_streams(self, database: Database) -> None:
+        present, absent = stream_name(), stream_name()
+        with database.transaction() as tx:
+            tx.events.append([event(present), event(present, 0)])
+        with database.reader() as tx:
+            found = tx.events.first_events([present, absent])
+        assert list(found) == [present] and found[present].version == 0
+
+
+class ReadModelsContract:
+    """Subclasses provide a ``database`` fixture yielding an empty, migrated Database."""
+
+    def test_players_are_found_by_id_or_by_name(self, database: Database) -> None:
+        catalog = load_catalog()
+        with database.transaction() as tx:
+            tx.views.use_catalog(catalog)
+            tx.views.add_player("p1", "Thrall", 1, "2026-11-28T10:00:00Z")
+            tx.views.add_player("Thrall", "Other", 2, "2026-11-28T10:00:00Z")
+        with database.reader() as tx:
+            assert tx.views.find_player("p1").name == "Thrall"  # type: ignore[union-attr]
+            assert tx.views.find_player("Thrall").player_id == "Thrall"  # type: ignore[union-attr]
+            assert tx.views.find_player("Other").player_id == "Thrall"  # type: ignore[union-attr]
+            assert tx.views.find_player("nobody") is None
+            assert tx.views.registered(["p1", "x"]) == {"p1"}
+            assert [p.player_id for p in tx.views.players()] == ["p1", "Thrall"]
+
+    def test_careers_start_empty_and_persist_at_commit(self, database: Database) -> None:
+        catalog = load_catalog()
+        career = tuple(range(1, len(catalog.career_names) + 1))
+        with database.transaction() as tx:
+            tx.views.use_catalog(catalog)
+            tx.views.add_player("p1", "One", 1, "t")
+            assert tx.views.careers(["p1"])["p1"] == (0,) * len(catalog.career_names)
+            tx.views.put_career("p1", career, 7)
+        with database.reader() as tx:
+            tx.views.use_catalog(catalog)
+            assert tx.views.careers(["p1"])["p1"] == career
+            assert tx.views.players_with_games() == 1
+
+    def test_game_lines_are_readable_within_their_transaction(self, database: Database) -> None:
+        catalog = load_catalog()
+        n = len(catalog.stat_ids)
+        row = GameLineRow(9, "p1", "g1", 0, "2026-11-28T10:00:00Z", (1,) * (n + 1), (2,) * len(catalog.career_names))
+        with database.transaction() as tx:
+            tx.views.use_catalog(catalog)
+            tx.views.add_player("p1", "One", 1, "t")
+            tx.views.careers(["p1"])
+            tx.views.add_game_lines([row])
+            assert tx.views.game_lines(9) == [row]
+
+    def test_unlocks_are_held_once_per_player_and_award(self, database: Database) -> None:
+        unlock = UnlockRow("p1", "bruiser", "g1", 3, "2026-11-28T10:25:00Z", "2026-11-28T10:26:00Z", 1, False)
+        with database.transaction() as tx:
+            tx.views.add_unlock(unlock)
+        with database.reader() as tx:
+            assert tx.views.held(["p1", "p2"]) == {"p1": {"bruiser"}, "p2": set()}
+            assert tx.views.unlocks_of("p1") == [unlock]
+            assert tx.views.holders() == {"bruiser": 1}
+        with pytest.raises(Exception), database.transaction() as tx:  # noqa: B017, PT011
+            tx.views.add_unlock(unlock)
+
+    def test_checkpoints_commit_and_roll_back_with_the_transaction(self, database: Database) -> None:
+        with database.transaction() as tx:
+            tx.views.set_checkpoint("careers", 5)
+        with pytest.raises(RuntimeError), database.transaction() as tx:
+            tx.views.set_checkpoint("careers", 9)
+            raise RuntimeError("boom")
+        with database.reader() as tx:
+            assert tx.views.checkpoint("careers") == 5
+            assert tx.views.checkpoint("never") == 0
+
+    def test_catalog_changes_round_trip_through_the_store(self, database: Database) -> None:
+        catalog = load_catalog()
+        with database.transaction() as tx:
+            tx.events.append([ev.catalog_changed(1, catalog.to_data())])
+        with database.reader() as tx:
+            (stored,) = tx.events.read_stream(ev.CATALOG_STREAM)
+        assert stored.data == {"version": 1, "catalog": catalog.to_data()}
