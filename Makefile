@@ -1,0 +1,39 @@
+# osmo: `make demo` runs the main job on the embedded default (SQLite); `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= demo.db
+
+.PHONY: demo test lint bench-smoke clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(BIN)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@ $(BIN)/.installed-run
+
+demo: $(BIN)/.installed-run
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(BIN)/osmo --db $(DEMO_DB) init
+	$(BIN)/osmo --db $(DEMO_DB) play -n 5000 --seed 42
+	$(BIN)/osmo --db $(DEMO_DB) awards
+	$(BIN)/osmo --db $(DEMO_DB) profile thrall
+
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench-smoke: $(BIN)/.installed-dev
+	$(BIN)/python benchmarks/ingest.py --games 2000
+
+clean:
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
