@@ -19,7 +19,8 @@ class Osmo:
     def __init__(self, db: Path) -> None:
         self.db = db
 
-    def __call__(self, *args: str, stdin: str | None = None, catalog: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, stdin: str | None = None,
+                 catalog: Path | None = None) -> subprocess.CompletedProcess[str]:
         prefix = ["--db", str(self.db)] + (["--catalog", str(catalog)] if catalog else [])
         return subprocess.run([sys.executable, "-m", "osmo", *prefix, *args], input=stdin, capture_output=True,
                               text=True, timeout=120, check=False)

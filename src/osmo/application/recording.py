@@ -16,7 +16,7 @@ from osmo.application.projections import dispatch, live_subscribers
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import DuplicateConflict, InvalidReport
-from osmo.domain.games import GameReport, check_report, game_from_data
+from osmo.domain.games import Game, GameReport, check_report, game_from_data
 
 CHUNK_SIZE = 500
 
@@ -66,9 +66,11 @@ class BatchRejected(InvalidReport):
 @dataclass(frozen=True, slots=True)
 class _Checked:
     line: int
-    game_id: str
-    data: dict[str, Any]
-    player_ids: tuple[str, ...]
+    game: Game
+
+    @property
+    def game_id(self) -> str:
+        return self.game.game_id
 
 
 def record_games(
@@ -96,7 +98,8 @@ def record_games(
         with database.transaction() as tx:
             tx.views.use_catalog(catalog)
             fresh = _drop_recorded(tx, chunk, catalog, result)
-            recorded = tx.events.append([ev.game_recorded(c.data, catalog.version) for c in fresh])
+            stat_ids = catalog.stat_ids
+            recorded = tx.events.append([ev.game_recorded(c.game.to_data(stat_ids), catalog.version) for c in fresh])
             decided = dispatch(tx, recorded, catalog, subscribers)
         result.recorded += len(recorded)
         result.unlocked.extend(
@@ -120,16 +123,16 @@ def _check_all(database: Database, catalog: Catalog, submissions: Iterable[Submi
         except InvalidReport as error:
             result.rejected.append(Rejection(submission.line, submission.report.game_id, str(error)))
             continue
-        candidates.append(_Checked(submission.line, game.game_id, game.to_data(stat_ids), game.player_ids))
+        candidates.append(_Checked(submission.line, game))
 
     with database.reader() as tx:
         tx.views.use_catalog(catalog)
-        registered = tx.views.registered(p for c in candidates for p in c.player_ids)
+        registered = tx.views.registered(p for c in candidates for p in c.game.player_ids)
         stored = tx.events.first_events(ev.game_stream(c.game_id) for c in candidates)
     seen: dict[str, _Checked] = {}
     checked: list[_Checked] = []
     for candidate in candidates:
-        unknown = [p for p in candidate.player_ids if p not in registered]
+        unknown = [p for p in candidate.game.player_ids if p not in registered]
         if unknown:
             result.rejected.append(Rejection(candidate.line, candidate.game_id, (
                 f"game {candidate.game_id!r}: player {unknown[0]!r} is not registered"
@@ -137,7 +140,7 @@ def _check_all(database: Database, catalog: Catalog, submissions: Iterable[Submi
             continue
         earlier = seen.get(candidate.game_id)
         if earlier is not None:
-            if earlier.data == candidate.data:
+            if earlier.game == candidate.game:
                 result.duplicates += 1
             else:
                 result.rejected.append(Rejection(candidate.line, candidate.game_id, (
@@ -145,7 +148,7 @@ def _check_all(database: Database, catalog: Catalog, submissions: Iterable[Submi
             continue
         previous = stored.get(ev.game_stream(candidate.game_id))
         if previous is not None:
-            if _same_game(previous.data, candidate.data, stat_ids):
+            if _same_game(previous.data, candidate.game, stat_ids):
                 result.duplicates += 1
             else:
                 result.rejected.append(Rejection(candidate.line, candidate.game_id, (
@@ -156,8 +159,8 @@ def _check_all(database: Database, catalog: Catalog, submissions: Iterable[Submi
     return checked
 
 
-def _same_game(stored: dict[str, Any], data: dict[str, Any], stat_ids: Sequence[str]) -> bool:
-    return stored == data or game_from_data(stored, stat_ids).to_data(stat_ids) == data
+def _same_game(stored: dict[str, Any], game: Game, stat_ids: Sequence[str]) -> bool:
+    return game_from_data(stored, stat_ids) == game
 
 
 def _drop_recorded(tx: Transaction, chunk: list[_Checked], catalog: Catalog, result: RecordResult) -> list[_Checked]:
@@ -170,7 +173,7 @@ def _drop_recorded(tx: Transaction, chunk: list[_Checked], catalog: Catalog, res
         previous = stored.get(ev.game_stream(candidate.game_id))
         if previous is None:
             fresh.append(candidate)
-        elif _same_game(previous.data, candidate.data, catalog.stat_ids):
+        elif _same_game(previous.data, candidate.game, catalog.stat_ids):
             result.duplicates += 1
         else:
             raise DuplicateConflict(

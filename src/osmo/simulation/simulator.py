@@ -68,11 +68,14 @@ _QUANTILE_BITS = 12
 _QUANTILES = 1 << _QUANTILE_BITS
 _MASK = _QUANTILES - 1
 _STEPS = 10
-_POISSON_TABLE_MAX = 20.0
+_POISSON_TABLE_MAX = 40.0
 _PARTIAL_BITS = 7
 _PARTIAL_MASK = (1 << _PARTIAL_BITS) - 1
 _PARTIAL_CUT = round(_PARTIAL_GAME_RATE * (1 << _PARTIAL_BITS))
 _PLAYER_BITS = _PARTIAL_BITS + 8 * _QUANTILE_BITS
+_TENTHS_PER_SECOND = _STEPS / 60
+_FORM_TENTHS_PER_SECOND = _ACTIVITY_FORM_SD * _TENTHS_PER_SECOND
+_HIT_POINTS_PER_TENTH = HIT_POINTS / _STEPS
 
 
 def _normal_table() -> tuple[float, ...]:
@@ -327,42 +330,39 @@ def _simulate(
 
 
 def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> PlayerStats:
-    """Draw what a player did to the other team; deaths and assists are filled in later.
+    """Draw what a player did to the other team; deaths and assists are filled in by :func:`_settle`.
 
-    One call to the generator gives all the uniform 12-bit indexes the draws need; each Poisson draw
-    reads its quantile table when the mean is small and is a normal approximation otherwise.
+    One call to the generator gives every uniform the draws need: ``u`` holds a 7-bit one that decides
+    whether the player played the whole game, then 12-bit ones that index the quantile tables. Means
+    are counted in tenths, the step of the Poisson table.
     """
     u = rng.getrandbits(_PLAYER_BITS)
     played = duration if u & _PARTIAL_MASK >= _PARTIAL_CUT else _partial_time(rng, duration)
-    u >>= _PARTIAL_BITS
-    minutes = played * (1.0 + _ACTIVITY_FORM_SD * _Z[u & _MASK]) / 60.0
-    accuracy = profile.accuracy + _ACCURACY_FORM_SD * _Z[u >> 12 & _MASK]
-    attacks = profile.attack_rate * minutes
-    landed = attacks * accuracy if accuracy > 0.0 else 0.0
-    missed = attacks - landed
+    tenths = played * (_TENTHS_PER_SECOND + _FORM_TENTHS_PER_SECOND * _Z[u >> 7 & _MASK])
+    attacks = profile.attack_rate * tenths
+    landed = attacks * (profile.accuracy + _ACCURACY_FORM_SD * _Z[u >> 19 & _MASK])
     aimed = landed * profile.headshot_rate
+    i = int(aimed + 0.5)
+    headshots = _POISSON[i][u >> 31 & _MASK] if i < _TABLE_SIZE else _large(aimed, u >> 31 & _MASK)
     body = landed - aimed
-    cast = profile.spell_rate * minutes
-
-    i = int(aimed * _STEPS + 0.5)
-    headshots = _POISSON[i][u >> 24 & _MASK] if i < _TABLE_SIZE else _normal(aimed, u >> 24 & _MASK)
-    i = int(body * _STEPS + 0.5)
-    hits = headshots + (_POISSON[i][u >> 36 & _MASK] if i < _TABLE_SIZE else _normal(body, u >> 36 & _MASK))
-    i = int(missed * _STEPS + 0.5)
-    attempts = hits + (_POISSON[i][u >> 48 & _MASK] if i < _TABLE_SIZE else _normal(missed, u >> 48 & _MASK))
-    i = int(cast * _STEPS + 0.5)
-    spells = _POISSON[i][u >> 60 & _MASK] if i < _TABLE_SIZE else _normal(cast, u >> 60 & _MASK)
+    i = int(body + 0.5)
+    hits = headshots + (_POISSON[i][u >> 43 & _MASK] if i < _TABLE_SIZE else _large(body, u >> 43 & _MASK))
+    missed = attacks - landed
+    i = int(missed + 0.5)
+    attempts = hits + (_POISSON[i][u >> 55 & _MASK] if i < _TABLE_SIZE else _large(missed, u >> 55 & _MASK))
+    cast = profile.spell_rate * tenths
+    i = int(cast + 0.5)
+    spells = _POISSON[i][u >> 67 & _MASK] if i < _TABLE_SIZE else _large(cast, u >> 67 & _MASK)
 
     damage = int((hits + headshots) * profile.damage_per_hit)
     spell_damage = int(spells * profile.spell_power)
-    lives = (damage + spell_damage) * profile.lethality / HIT_POINTS
-    finished = lives * profile.finisher
-    i = int(finished * _STEPS + 0.5)
-    first_hit_kills = _POISSON[i][u >> 72 & _MASK] if i < _TABLE_SIZE else _normal(finished, u >> 72 & _MASK)
-    i = int((lives - finished) * _STEPS + 0.5)
-    kills = first_hit_kills + (
-        _POISSON[i][u >> 84 & _MASK] if i < _TABLE_SIZE else _normal(lives - finished, u >> 84 & _MASK)
-    )
+    lives = (damage + spell_damage) * profile.lethality / _HIT_POINTS_PER_TENTH
+    finishes = lives * profile.finisher
+    i = int(finishes + 0.5)
+    first_hit_kills = _POISSON[i][u >> 79 & _MASK] if i < _TABLE_SIZE else _large(finishes, u >> 79 & _MASK)
+    lives -= finishes
+    i = int(lives + 0.5)
+    kills = first_hit_kills + (_POISSON[i][u >> 91 & _MASK] if i < _TABLE_SIZE else _large(lives, u >> 91 & _MASK))
     if kills > hits + spells or first_hit_kills > hits:
         first_hit_kills = min(first_hit_kills, hits)
         kills = min(kills, hits + spells)
@@ -381,8 +381,9 @@ def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> 
     }
 
 
-def _normal(mean: float, index: int) -> int:
-    """A Poisson draw for a large mean: the normal approximation at quantile ``index``, rounded."""
+def _large(tenths: float, index: int) -> int:
+    """A Poisson draw beyond the table, for a mean of ``tenths / 10``: a rounded normal approximation."""
+    mean = tenths / _STEPS
     return int(mean + sqrt(mean) * _Z[index] + 0.5)
 
 
@@ -401,9 +402,10 @@ def _settle(
 ) -> None:
     """Fill in a team's deaths and assists, once both teams' kills are known.
 
-    The other team's kills are spread over this team's players, in proportion to exposure and time
-    played: each player's deaths are a Poisson draw with their share as mean, then deaths are added or
-    removed, one at a time on a random player, until the team's deaths are exactly the enemy's kills.
+    The other team's kills are spread over this team in proportion to each player's exposure times
+    their engagement (attacks and spells, and kills: players on a streak get hunted): each player's
+    deaths are a Poisson draw with their share as mean, then deaths are added or removed, one at a time
+    on a random player, until the team's deaths are exactly the enemy's kills.
     Each kill made by a teammate is assisted (at most once per player) with a probability that grows
     with the player's support profile and time played.
     """
@@ -411,18 +413,20 @@ def _settle(
         member.exposure * (stats["attempted_attacks"] + stats["spells_cast"] + _KILL_EXPOSURE * stats["kills"] + 1)
         for member, stats in zip(members, side, strict=True)
     ]
-    scale = enemy_kills * _STEPS / sum(weights)
+    death_scale = enemy_kills * _STEPS / sum(weights)
+    assist_scale = _STEPS / duration
     u = rng.getrandbits(2 * _QUANTILE_BITS * len(side))
     total = 0
     for member, stats, weight in zip(members, side, weights, strict=True):
-        i = int(weight * scale + 0.5)
-        died = _POISSON[i][u & _MASK] if i < _TABLE_SIZE else _normal(i / _STEPS, u & _MASK)
-        total += died
+        mean = weight * death_scale
+        i = int(mean + 0.5)
+        died = _POISSON[i][u & _MASK] if i < _TABLE_SIZE else _large(mean, u & _MASK)
         stats["deaths"] = died
+        total += died
         assistable = team_kills - stats["kills"]
-        mean = assistable * member.support * stats["time_played"] / duration
-        i = int(mean * _STEPS + 0.5)
-        assists = _POISSON[i][u >> 12 & _MASK] if i < _TABLE_SIZE else _normal(mean, u >> 12 & _MASK)
+        mean = assistable * member.support * stats["time_played"] * assist_scale
+        i = int(mean + 0.5)
+        assists = _POISSON[i][u >> 12 & _MASK] if i < _TABLE_SIZE else _large(mean, u >> 12 & _MASK)
         stats["assists"] = assists if assists < assistable else assistable
         u >>= 2 * _QUANTILE_BITS
     while total < enemy_kills:
