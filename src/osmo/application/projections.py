@@ -9,12 +9,13 @@ is never replayed: its decisions are already events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from osmo.application.ports import GameLineRow, Transaction, UnlockRow
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
 from osmo.domain.events import NewEvent, RecordedEvent
+from osmo.domain.games import line_values
 
 
 class Subscriber(Protocol):
@@ -34,20 +35,6 @@ class PlayersProjection:
         elif event.type == ev.PLAYER_RENAMED:
             tx.views.rename_player(event.data["player_id"], event.data["name"])
         return []
-
-
-def line_values(data: dict[str, Any], stat_ids: tuple[str, ...]) -> list[tuple[str, int, tuple[int, ...]]]:
-    """(player_id, team, stat values in catalog order) for each line of a GameRecorded payload."""
-    lines = []
-    for team, members in enumerate(data["teams"]):
-        for entry in members:
-            stats = entry["stats"]
-            if tuple(stats) == stat_ids:
-                values = tuple(stats.values())
-            else:
-                values = tuple([stats.get(s, 0) for s in stat_ids])
-            lines.append((entry["player_id"], team, values))
-    return lines
 
 
 class CareersProjection:

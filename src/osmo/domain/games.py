@@ -59,17 +59,22 @@ class Game:
         return tuple(line.player_id for line in self.lines)
 
     def to_data(self, stat_ids: Sequence[str]) -> dict[str, Any]:
-        """The canonical stored form (the payload of GameRecorded): every stat, in catalog order."""
+        """The canonical stored form (the payload of GameRecorded).
+
+        Compact but self-describing: the stat ids are listed once, and each line carries its values in
+        that order, so a stored game reads the same after the catalog gains stats (they count as 0).
+        """
         teams: list[list[dict[str, Any]]] = [[], []]
         for player_id, team, values in self.lines:
-            teams[team].append({"player_id": player_id, "stats": dict(zip(stat_ids, values))})  # noqa: B905
+            teams[team].append({"player_id": player_id, "values": values})
         return {
             "game_id": self.game_id,
             "started_at": format_instant(self.started_at),
             "finished_at": format_instant(self.finished_at),
             "winner": self.winner,
+            "stats": stat_ids,
             "teams": teams,
-            "metadata": dict(self.metadata),
+            "metadata": self.metadata,
         }
 
 
@@ -82,16 +87,30 @@ def parse_instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def line_values(data: Mapping[str, Any], stat_ids: Sequence[str]) -> list[Line]:
+    """The lines of a stored GameRecorded payload with values in the order of ``stat_ids``;
+    stats the game was recorded without (added to the catalog later) count as 0."""
+    stored = data["stats"]
+    same = stored == stat_ids or tuple(stored) == tuple(stat_ids)
+    if not same:
+        position = {s: i for i, s in enumerate(stored)}
+        picks = [position.get(s) for s in stat_ids]
+    lines = []
+    for team, members in enumerate(data["teams"]):
+        for entry in members:
+            values = entry["values"]
+            if same:
+                lines.append(Line(entry["player_id"], team, tuple(values)))
+            else:
+                lines.append(Line(entry["player_id"], team, tuple(0 if p is None else values[p] for p in picks)))
+    return lines
+
+
 def game_from_data(data: Mapping[str, Any], stat_ids: Sequence[str]) -> Game:
-    """Read a stored GameRecorded payload; stats it lacks (added to the catalog later) count as 0."""
-    lines = tuple(
-        Line(entry["player_id"], team, tuple(entry["stats"].get(s, 0) for s in stat_ids))
-        for team, members in enumerate(data["teams"])
-        for entry in members
-    )
+    """Read a stored GameRecorded payload (see ``line_values``)."""
     return Game(
         data["game_id"], parse_instant(data["started_at"]), parse_instant(data["finished_at"]),
-        data["winner"], lines, data.get("metadata", {}),
+        data["winner"], tuple(line_values(data, stat_ids)), data.get("metadata", {}),
     )
 
 

@@ -44,7 +44,7 @@ from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from math import exp, sqrt
+from math import exp, floor, sqrt
 from statistics import NormalDist
 from typing import TypedDict
 
@@ -281,7 +281,7 @@ def _day_prefix(day: int) -> str:
 
 def _uniform_int(rng: random.Random, low: int, high: int) -> int:
     """Like ``rng.randint(low, high)``, several times faster."""
-    return low + int(rng.random() * (high - low + 1))
+    return low + floor(rng.random() * (high - low + 1))
 
 
 def _draw_players(rng: random.Random, lineup: MutableSequence[str], count: int) -> list[str]:
@@ -289,7 +289,7 @@ def _draw_players(rng: random.Random, lineup: MutableSequence[str], count: int) 
     rnd = rng.random
     n = len(lineup)
     for i in range(count):
-        j = i + int(rnd() * (n - i))
+        j = i + floor(rnd() * (n - i))
         lineup[i], lineup[j] = lineup[j], lineup[i]
     return list(lineup[:count])
 
@@ -324,7 +324,7 @@ def _simulate(
             [{"player_id": pid, "stats": stats} for pid, stats in zip(ids[0], sides[0], strict=True)],
             [{"player_id": pid, "stats": stats} for pid, stats in zip(ids[1], sides[1], strict=True)],
         ],
-        "metadata": {"mode": MODE, "map": MAPS[int(rng.random() * len(MAPS))]},
+        "metadata": {"mode": MODE, "map": MAPS[floor(rng.random() * len(MAPS))]},
     }
     return report, finished
 
@@ -342,26 +342,26 @@ def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> 
     attacks = profile.attack_rate * tenths
     landed = attacks * (profile.accuracy + _ACCURACY_FORM_SD * _Z[u >> 19 & _MASK])
     aimed = landed * profile.headshot_rate
-    i = int(aimed + 0.5)
+    i = floor(aimed + 0.5)
     headshots = _POISSON[i][u >> 31 & _MASK] if i < _TABLE_SIZE else _large(aimed, u >> 31 & _MASK)
     body = landed - aimed
-    i = int(body + 0.5)
+    i = floor(body + 0.5)
     hits = headshots + (_POISSON[i][u >> 43 & _MASK] if i < _TABLE_SIZE else _large(body, u >> 43 & _MASK))
     missed = attacks - landed
-    i = int(missed + 0.5)
+    i = floor(missed + 0.5)
     attempts = hits + (_POISSON[i][u >> 55 & _MASK] if i < _TABLE_SIZE else _large(missed, u >> 55 & _MASK))
     cast = profile.spell_rate * tenths
-    i = int(cast + 0.5)
+    i = floor(cast + 0.5)
     spells = _POISSON[i][u >> 67 & _MASK] if i < _TABLE_SIZE else _large(cast, u >> 67 & _MASK)
 
-    damage = int((hits + headshots) * profile.damage_per_hit)
-    spell_damage = int(spells * profile.spell_power)
+    damage = floor((hits + headshots) * profile.damage_per_hit)
+    spell_damage = floor(spells * profile.spell_power)
     lives = (damage + spell_damage) * profile.lethality / _HIT_POINTS_PER_TENTH
     finishes = lives * profile.finisher
-    i = int(finishes + 0.5)
+    i = floor(finishes + 0.5)
     first_hit_kills = _POISSON[i][u >> 79 & _MASK] if i < _TABLE_SIZE else _large(finishes, u >> 79 & _MASK)
     lives -= finishes
-    i = int(lives + 0.5)
+    i = floor(lives + 0.5)
     kills = first_hit_kills + (_POISSON[i][u >> 91 & _MASK] if i < _TABLE_SIZE else _large(lives, u >> 91 & _MASK))
     if kills > hits + spells or first_hit_kills > hits:
         first_hit_kills = min(first_hit_kills, hits)
@@ -384,12 +384,12 @@ def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> 
 def _large(tenths: float, index: int) -> int:
     """A Poisson draw beyond the table, for a mean of ``tenths / 10``: a rounded normal approximation."""
     mean = tenths / _STEPS
-    return int(mean + sqrt(mean) * _Z[index] + 0.5)
+    return floor(mean + sqrt(mean) * _Z[index] + 0.5)
 
 
 def _partial_time(rng: random.Random, duration: int) -> int:
     """The time played by someone who joined late or left early: 30% to 95% of the game."""
-    return int(duration * (0.3 + 0.65 * rng.random()))
+    return floor(duration * (0.3 + 0.65 * rng.random()))
 
 
 def _settle(
@@ -419,21 +419,21 @@ def _settle(
     total = 0
     for member, stats, weight in zip(members, side, weights, strict=True):
         mean = weight * death_scale
-        i = int(mean + 0.5)
+        i = floor(mean + 0.5)
         died = _POISSON[i][u & _MASK] if i < _TABLE_SIZE else _large(mean, u & _MASK)
         stats["deaths"] = died
         total += died
         assistable = team_kills - stats["kills"]
         mean = assistable * member.support * stats["time_played"] * assist_scale
-        i = int(mean + 0.5)
+        i = floor(mean + 0.5)
         assists = _POISSON[i][u >> 12 & _MASK] if i < _TABLE_SIZE else _large(mean, u >> 12 & _MASK)
         stats["assists"] = assists if assists < assistable else assistable
         u >>= 2 * _QUANTILE_BITS
     while total < enemy_kills:
-        side[int(rng.random() * len(side))]["deaths"] += 1
+        side[floor(rng.random() * len(side))]["deaths"] += 1
         total += 1
     while total > enemy_kills:
-        stats = side[int(rng.random() * len(side))]
+        stats = side[floor(rng.random() * len(side))]
         if stats["deaths"]:
             stats["deaths"] -= 1
             total -= 1
@@ -446,4 +446,4 @@ def _winner(rng: random.Random, kills: Sequence[int], sides: Sequence[Sequence[P
     damage = [sum(stats["damage_done"] + stats["spell_damage"] for stats in side) for side in sides]
     if damage[0] != damage[1]:
         return 0 if damage[0] > damage[1] else 1
-    return int(rng.random() * 2)
+    return floor(rng.random() * 2)
