@@ -11,6 +11,7 @@ latency of appending one game per transaction.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import subprocess
 import sys
@@ -57,8 +58,7 @@ CREATE TABLE IF NOT EXISTS events (
 )
 """
 INSERT_EVENT = (
-    "INSERT INTO events (stream, version, type, data, metadata, event_id, recorded_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (stream, version, type, data, metadata, event_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 GAME_NAMESPACE = uuid.UUID("3f0c5a56-5b8e-4c61-9d3e-0b6f4f1d2a77")
 
@@ -143,7 +143,7 @@ def _eventsourcing_classes() -> tuple[type[Any], type[Any]]:
     except ImportError as error:
         raise MethodUnavailable(f"{error}; install the 'bench' extra") from error
 
-    class Game(Aggregate):  # type: ignore[misc]
+    class Game(Aggregate):
         @staticmethod
         def create_id(report: dict[str, Any]) -> uuid.UUID:
             return uuid.uuid5(GAME_NAMESPACE, report["game_id"])
@@ -151,7 +151,7 @@ def _eventsourcing_classes() -> tuple[type[Any], type[Any]]:
         def __init__(self, report: dict[str, Any]) -> None:
             self.report = report
 
-    class GameArchive(Application):  # type: ignore[misc]
+    class GameArchive(Application[uuid.UUID]):
         pass
 
     return Game, GameArchive
@@ -160,7 +160,7 @@ def _eventsourcing_classes() -> tuple[type[Any], type[Any]]:
 def _on_pooled_connections(app: Any, *statements: str) -> set[tuple[Any, ...]]:
     """Run statements on every pooled connection (the pool hands them out in rotation).
 
-    Returns the distinct first columns of the results, one tuple per connection.
+    Returns the distinct combinations of the statements' first result columns across connections.
     """
     pool = app.factory.datastore.pool
     results = set()
@@ -193,9 +193,7 @@ def eventsourcing_seconds(reports: Path, db: Path, synchronous: str) -> tuple[fl
             app.save(*(game_class(orjson.loads(line)) for line in batch))
         elapsed = time.perf_counter() - started
         settings = _on_pooled_connections(app, "PRAGMA journal_mode", "PRAGMA synchronous")
-        described = sorted(
-            f"journal={journal}, synchronous={SYNCHRONOUS_MODES[level]}" for journal, level in settings
-        )
+        described = sorted(f"journal={journal}, synchronous={SYNCHRONOUS_MODES[level]}" for journal, level in settings)
         return elapsed, "; ".join(described)
     finally:
         app.close()
@@ -204,10 +202,15 @@ def eventsourcing_seconds(reports: Path, db: Path, synchronous: str) -> tuple[fl
 # --- osmo CLI --------------------------------------------------------------------------------------
 
 
-def _run_osmo(executable: Path, db: Path, command: str, *args: str) -> str:
+def _run_osmo(executable: Path, db: Path, synchronous: str, command: str, *args: str) -> str:
+    environment = {**os.environ, "OSMO_SQLITE_SYNCHRONOUS": synchronous}
     try:
         completed = subprocess.run(
-            [str(executable), "--db", str(db), command, *args], capture_output=True, text=True, check=False
+            [str(executable), "--db", str(db), command, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=environment,
         )
     except OSError as error:
         raise MethodUnavailable(str(error)) from error
@@ -217,13 +220,13 @@ def _run_osmo(executable: Path, db: Path, command: str, *args: str) -> str:
     return completed.stdout
 
 
-def osmo_record_seconds(executable: Path, reports: Path, db: Path, games: int) -> float:
+def osmo_record_seconds(executable: Path, reports: Path, db: Path, games: int, synchronous: str) -> float:
     """Seconds for `osmo record` on a freshly initialised database, process start-up included."""
     if not executable.exists():
         raise MethodUnavailable(f"no console script at {executable}")
-    _run_osmo(executable, db, "init")
+    _run_osmo(executable, db, synchronous, "init")
     started = time.perf_counter()
-    output = _run_osmo(executable, db, "record", str(reports), "--json")
+    output = _run_osmo(executable, db, synchronous, "record", str(reports), "--json")
     elapsed = time.perf_counter() - started
     try:
         summary = orjson.loads(output)
@@ -265,12 +268,8 @@ def best_on_fresh_databases(run: Run, name: str, timed: Callable[[Path], float])
 
 
 def measure_raw(run: Run) -> Outcome:
-    seconds = best_on_fresh_databases(
-        run, "raw", lambda db: raw_append_seconds(run.reports, db, run.synchronous)
-    )
-    return Outcome(
-        "raw SQLite append", run.games, run.games / seconds, note=f"{BATCH_SIZE} games/transaction"
-    )
+    seconds = best_on_fresh_databases(run, "raw", lambda db: raw_append_seconds(run.reports, db, run.synchronous))
+    return Outcome("raw SQLite append", run.games, run.games / seconds, note=f"{BATCH_SIZE} games/transaction")
 
 
 def measure_eventsourcing(run: Run) -> Outcome:
@@ -288,9 +287,14 @@ def measure_eventsourcing(run: Run) -> Outcome:
 
 def measure_osmo(run: Run) -> Outcome:
     seconds = best_on_fresh_databases(
-        run, "osmo", lambda db: osmo_record_seconds(run.osmo, run.reports, db, run.games)
+        run, "osmo", lambda db: osmo_record_seconds(run.osmo, run.reports, db, run.games, run.synchronous)
     )
-    return Outcome("osmo record (CLI)", run.games, run.games / seconds, note="includes process start-up")
+    return Outcome(
+        "osmo record (CLI)",
+        run.games,
+        run.games / seconds,
+        note=f"includes process start-up, OSMO_SQLITE_SYNCHRONOUS={run.synchronous}",
+    )
 
 
 def measure_latency(run: Run) -> Outcome:
@@ -352,6 +356,10 @@ def _optional(value: float | None, spec: str) -> str:
     return "" if value is None else format(value, spec)
 
 
+def _ratio(value: float | None, baseline: float | None) -> float | None:
+    return value / baseline if value and baseline else None
+
+
 def render_table(outcomes: list[Outcome], machine: dict[str, str]) -> str:
     baseline = next((o.games_per_s for o in outcomes if o.method == METHODS["raw"][0]), None)
     rows = [
@@ -359,7 +367,7 @@ def render_table(outcomes: list[Outcome], machine: dict[str, str]) -> str:
             outcome.method,
             f"{outcome.games:,}",
             _optional(outcome.games_per_s, ",.0f"),
-            _optional(outcome.games_per_s / baseline if outcome.games_per_s and baseline else None, ".2f"),
+            _optional(_ratio(outcome.games_per_s, baseline), ".2f"),
             _optional(outcome.p50_ms, ".3f"),
             _optional(outcome.p99_ms, ".3f"),
             outcome.note,
@@ -374,37 +382,30 @@ def render_table(outcomes: list[Outcome], machine: dict[str, str]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--games", type=positive_int, help=f"reports to generate (default {DEFAULT_GAMES:,})")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--games", type=at_least(2), help=f"reports to generate (default {DEFAULT_GAMES:,})")
     parser.add_argument("--reports", type=Path, help="JSON Lines file to reuse, or to generate if missing")
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the generated reports")
-    parser.add_argument("--repeat", type=positive_int, default=1, help="runs per method; the best counts")
+    parser.add_argument("--repeat", type=at_least(1), default=1, help="runs per method; the best counts")
     parser.add_argument(
         "--synchronous", type=str.upper, choices=SYNCHRONOUS_MODES, default="FULL", help="SQLite synchronous"
     )
-    parser.add_argument(
-        "--latency-games", type=positive_int, default=2000, help="games appended one per transaction"
-    )
-    parser.add_argument(
-        "--methods", nargs="+", choices=list(METHODS), default=list(METHODS), help="what to measure"
-    )
-    parser.add_argument(
-        "--workdir", type=Path, help="where the temporary databases go (default: system temp)"
-    )
-    parser.add_argument(
-        "--osmo", type=Path, default=Path(sys.executable).with_name("osmo"), help="osmo console script"
-    )
+    parser.add_argument("--latency-games", type=at_least(2), default=2000, help="games appended one per transaction")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS), help="what to measure")
+    parser.add_argument("--workdir", type=Path, help="where the temporary databases go (default: system temp)")
+    parser.add_argument("--osmo", type=Path, default=Path(sys.executable).with_name("osmo"), help="osmo console script")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     return parser.parse_args(argv)
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError("must be at least 2")
-    return value
+def at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -424,7 +425,13 @@ def main(argv: list[str] | None = None) -> int:
         outcomes = [measure(method, run) for method in args.methods]
         machine = machine_info(workdir, args.synchronous)
     if args.json:
-        settings = {"games": games, "repeat": args.repeat, "batch_size": BATCH_SIZE, "seed": args.seed}
+        settings = {
+            "games": games,
+            "repeat": args.repeat,
+            "batch_size": BATCH_SIZE,
+            "latency_games": run.latency_games,
+            "seed": args.seed,
+        }
         figures = {"machine": machine, "settings": settings, "results": [asdict(o) for o in outcomes]}
         print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
     else:

@@ -150,15 +150,53 @@ class ReadModelsContract:
             assert tx.views.game_lines(9) == [row]
 
     def test_unlocks_are_held_once_per_player_and_award(self, database: Database) -> None:
-        unlock = UnlockRow("p1", "bruiser", "g1", 3, "2026-11-28T10:25:00Z", "2026-11-28T10:26:00Z", 1, False)
+        unlock = UnlockRow("p1", "bruiser", "g1", 3, "2026-11-28T10:25:00Z", "2026-11-28T10:26:00Z", 1)
         with database.transaction() as tx:
+            tx.views.add_unlock(unlock)
             tx.views.add_unlock(unlock)
         with database.reader() as tx:
             assert tx.views.held(["p1", "p2"]) == {"p1": {"bruiser"}, "p2": set()}
             assert tx.views.unlocks_of("p1") == [unlock]
+            assert tx.views.unlock("p1", "bruiser") == unlock
             assert tx.views.holders() == {"bruiser": 1}
-        with pytest.raises(Exception), database.transaction() as tx:  # noqa: B017, PT011
+
+    def test_a_revoked_unlock_is_kept_but_no_longer_held(self, database: Database) -> None:
+        unlock = UnlockRow("p1", "bruiser", "g1", 3, "2026-11-28T10:25:00Z", "2026-11-28T10:26:00Z", 1)
+        with database.transaction() as tx:
             tx.views.add_unlock(unlock)
+            tx.views.revoke_unlock("p1", "bruiser", 1, "cheating")
+        with database.reader() as tx:
+            assert tx.views.held(["p1"]) == {"p1": set()}
+            assert tx.views.unlocks_of("p1") == []
+            assert tx.views.holders() == {}
+            assert tx.views.award_holders("bruiser") == {"p1"}
+            revoked = tx.views.unlock("p1", "bruiser")
+        assert revoked is not None
+        assert (revoked.active, revoked.version, revoked.reason) == (False, 1, "cheating")
+
+    def test_stored_games_come_back_in_order_and_can_be_replaced_or_removed(self, database: Database) -> None:
+        catalog = load_catalog()
+        n, c = len(catalog.stat_ids), len(catalog.career_names)
+        with database.transaction() as tx:
+            tx.views.use_catalog(catalog)
+            tx.views.add_player("p1", "One", 1, "t")
+            tx.views.add_player("p2", "Two", 2, "t")
+            for position in (10, 11, 12):
+                tx.views.add_game_lines([
+                    GameLineRow(position, "p1", f"g{position}", 0, "f", (1,) * (n + 1), (position,) * c),
+                    GameLineRow(position, "p2", f"g{position}", 1, "f", (0,) * (n + 1), (0,) * c)])
+        with database.transaction() as tx:
+            tx.views.use_catalog(catalog)
+            tx.views.remove_game(11)
+            tx.views.replace_game_lines([GameLineRow(12, "p1", "g12", 0, "f", (2,) * (n + 1), (7,) * c)])
+        with database.reader() as tx:
+            stored = tx.views.stored_games(0, 10)
+            assert tx.views.player_keys() == {1: "p1", 2: "p2"}
+            assert tx.views.game_count() == 2
+        assert [g.position for g in stored] == [10, 12]
+        assert stored[0].stat_ids == catalog.stat_ids
+        assert len(stored[0].lines) == 2 * 8 * (2 + n + 1 + c)
+        assert len(stored[1].lines) == 8 * (2 + n + 1 + c)
 
     def test_checkpoints_commit_and_roll_back_with_the_transaction(self, database: Database) -> None:
         with database.transaction() as tx:

@@ -55,7 +55,7 @@ class ReportParser:
                 "started_at": AwareDatetime,
                 "finished_at": AwareDatetime,
                 "winner": int,
-                "teams": list[list[line]],  # type: ignore[valid-type]
+                "teams": list[list[line]],
                 "metadata": NotRequired[dict[str, Any]],
             }))
         self._adapter: TypeAdapter[Any] = TypeAdapter(report)

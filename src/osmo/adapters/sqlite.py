@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from osmo.application.ports import GameLineRow, PlayerRow, UnlockRow
+from osmo.application.ports import GameLineRow, PlayerRow, StoredGame, UnlockRow
 from osmo.domain import packing
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
@@ -64,15 +64,18 @@ MIGRATIONS: list[str] = [
     CREATE TABLE unlocks (
         player_id TEXT NOT NULL,
         award_id TEXT NOT NULL,
-        game_id TEXT NOT NULL,
-        game_position INTEGER NOT NULL,
+        game_id TEXT,
+        game_position INTEGER,
         unlocked_at TEXT NOT NULL,
         recorded_at TEXT NOT NULL,
-        catalog_version INTEGER NOT NULL,
-        backfilled INTEGER NOT NULL,
+        catalog_version INTEGER,
+        source TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        active INTEGER NOT NULL,
+        reason TEXT,
         PRIMARY KEY (player_id, award_id)
     );
-    CREATE INDEX unlocks_by_award ON unlocks (award_id);
+    CREATE INDEX unlocks_by_award ON unlocks (award_id) WHERE active;
     """,
 ]
 
@@ -281,11 +284,11 @@ class SqliteReadModels:
 
     def flush(self) -> None:
         if self._lines:
-            keys = self._keys
+            key = self._key
             layout = self.layout
             self.conn.executemany("INSERT INTO game_lines VALUES (?, ?, ?, ?, ?)", [
                 (position, rows[0].game_id, rows[0].finished_at, layout,
-                 packing.pack([(keys[r.player_id], r.team, r.game, r.career) for r in rows]))
+                 packing.pack([(key(r.player_id), r.team, r.game, r.career) for r in rows]))
                 for position, rows in self._lines.items()
             ])
             self._lines.clear()
@@ -303,26 +306,38 @@ class SqliteReadModels:
             for player_id in missing:
                 cache[player_id] = set()
             rows = self.conn.execute(
-                f"SELECT player_id, award_id FROM unlocks WHERE player_id IN ({','.join('?' * len(missing))})",
-                missing)
+                "SELECT player_id, award_id FROM unlocks WHERE active AND player_id IN "
+                f"({','.join('?' * len(missing))})", missing)
             for player_id, award_id in rows:
                 cache[player_id].add(award_id)
         return cache
 
     def add_unlock(self, row: UnlockRow) -> None:
         self.conn.execute(
-            "INSERT INTO unlocks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO unlocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (row.player_id, row.award_id, row.game_id, row.game_position, row.unlocked_at, row.recorded_at,
-             row.catalog_version, int(row.backfilled)))
-        self._held.setdefault(row.player_id, set()).add(row.award_id)
+             row.catalog_version, row.source, row.version, int(row.active), row.reason))
+        if row.active:
+            self._held.setdefault(row.player_id, set()).add(row.award_id)
+
+    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str) -> None:
+        self.conn.execute("UPDATE unlocks SET active = 0, version = ?, reason = ? WHERE player_id = ? AND award_id = ?",
+                          (version, reason, player_id, award_id))
+        self._held.get(player_id, set()).discard(award_id)
+
+    def unlock(self, player_id: str, award_id: str) -> UnlockRow | None:
+        row = self.conn.execute("SELECT * FROM unlocks WHERE player_id = ? AND award_id = ?",
+                                (player_id, award_id)).fetchone()
+        return _unlock(row) if row else None
 
     def unlocks_of(self, player_id: str) -> list[UnlockRow]:
         rows = self.conn.execute(
-            "SELECT * FROM unlocks WHERE player_id = ? ORDER BY game_position, award_id", (player_id,))
-        return [UnlockRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
+            "SELECT * FROM unlocks WHERE player_id = ? AND active ORDER BY game_position, award_id", (player_id,))
+        return [_unlock(r) for r in rows]
 
     def holders(self) -> dict[str, int]:
-        return dict(self.conn.execute("SELECT award_id, count(*) FROM unlocks GROUP BY award_id").fetchall())
+        return dict(self.conn.execute(
+            "SELECT award_id, count(*) FROM unlocks WHERE active GROUP BY award_id").fetchall())
 
     def players_with_games(self) -> int:
         (count,) = self.conn.execute("SELECT count(*) FROM careers WHERE games_played > 0").fetchone()
@@ -334,11 +349,62 @@ class SqliteReadModels:
             if stat_id not in ids:
                 continue
             column = 2 + ids.index(stat_id)
-            width = packing.width(len(ids))
+            size = packing.width(len(ids))
             for (blob,) in self.conn.execute("SELECT lines FROM game_lines WHERE layout = ?", (layout,)):
-                if any(array("q", blob)[column::width]):
+                if any(array("q", blob)[column::size]):
                     return True
         return False
+
+    # -- history -----------------------------------------------------------------------------
+    def award_holders(self, award_id: str) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT player_id FROM unlocks WHERE award_id = ?", (award_id,))}
+
+    def game_count(self) -> int:
+        self.flush()
+        (count,) = self.conn.execute("SELECT count(*) FROM game_lines").fetchone()
+        return int(count)
+
+    def player_keys(self) -> dict[int, str]:
+        return {key: player_id for player_id, key in self.conn.execute("SELECT player_id, position FROM players")}
+
+    def stored_games(self, after: int, limit: int) -> list[StoredGame]:
+        self.flush()
+        layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
+        rows = self.conn.execute(
+            "SELECT position, game_id, finished_at, layout, lines FROM game_lines WHERE position > ? "
+            "ORDER BY position LIMIT ?", (after, limit))
+        return [StoredGame(p, g, f, layouts[layout], blob) for p, g, f, layout, blob in rows]
+
+    def remove_game(self, position: int) -> None:
+        self.flush()
+        self.conn.execute("DELETE FROM game_lines WHERE position = ?", (position,))
+
+    def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
+        self.flush()
+        self.conn.execute(
+            "UPDATE game_lines SET layout = ?, lines = ? WHERE position = ?",
+            (self.layout, packing.pack([(self._key(r.player_id), r.team, r.game, r.career) for r in rows]),
+             rows[0].position))
+
+    def _key(self, player_id: str) -> int:
+        if player_id not in self._keys:
+            row = self.conn.execute("SELECT position FROM players WHERE player_id = ?", (player_id,)).fetchone()
+            self._keys[player_id] = row[0]
+        return self._keys[player_id]
+
+    def reset(self) -> None:
+        for table in ("players", "careers", "game_lines", "unlocks", "checkpoints"):
+            self.conn.execute(f"DELETE FROM {table}")
+        self._careers.clear()
+        self._keys.clear()
+        self._dirty.clear()
+        self._lines.clear()
+        self._checkpoints.clear()
+        self._held.clear()
+
+
+def _unlock(row: tuple[Any, ...]) -> UnlockRow:
+    return UnlockRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]), row[10])
 
 
 class SqliteTransaction:

@@ -54,14 +54,35 @@ class PlayerRow:
 
 @dataclass(frozen=True, slots=True)
 class UnlockRow:
+    """A player's award. ``source`` says how it came: live, backfill, operator (a manual grant) or
+    correction (moved by a voided game). A revoked award keeps its row, inactive, with the reason."""
+
     player_id: str
     award_id: str
-    game_id: str
-    game_position: int
+    game_id: str | None
+    game_position: int | None
     unlocked_at: str
     recorded_at: str
-    catalog_version: int
-    backfilled: bool
+    catalog_version: int | None
+    source: str = "live"
+    version: int = 0
+    active: bool = True
+    reason: str | None = None
+
+    @property
+    def backfilled(self) -> bool:
+        return self.source == "backfill"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGame:
+    """One row of the game lines projection: the packed lines of a game, in the layout of ``stat_ids``."""
+
+    position: int
+    game_id: str
+    finished_at: str
+    stat_ids: tuple[str, ...]
+    lines: bytes
 
 
 class GameLineRow(NamedTuple):
@@ -122,12 +143,54 @@ class ReadModels(Protocol):
         ...
 
     def held(self, player_ids: Iterable[str]) -> dict[str, set[str]]:
-        """The awards each of these players holds."""
+        """The awards each of these players holds (active unlocks)."""
         ...
 
-    def add_unlock(self, row: UnlockRow) -> None: ...
+    def add_unlock(self, row: UnlockRow) -> None:
+        """Insert or replace the unlock of (player, award)."""
+        ...
 
-    def unlocks_of(self, player_id: str) -> list[UnlockRow]: ...
+    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str) -> None: ...
+
+    def unlock(self, player_id: str, award_id: str) -> UnlockRow | None:
+        """The unlock row, active or revoked."""
+        ...
+
+    def unlocks_of(self, player_id: str) -> list[UnlockRow]:
+        """Active unlocks of a player."""
+        ...
+
+    def award_holders(self, award_id: str) -> set[str]:
+        """Players with an unlock row for the award, held or revoked."""
+        ...
+
+    def game_count(self) -> int:
+        """Recorded games that are not voided."""
+        ...
+
+    def flush(self) -> None:
+        """Write buffered careers and game lines now (they are written at commit anyway)."""
+        ...
+
+    def player_keys(self) -> dict[int, str]:
+        """Player key (as packed in game lines) -> player id."""
+        ...
+
+    def stored_games(self, after: int, limit: int) -> list[StoredGame]:
+        """Game line rows with ``position > after`` in order, at most ``limit``."""
+        ...
+
+    def remove_game(self, position: int) -> None:
+        """Drop the lines of a voided game."""
+        ...
+
+    def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
+        """Rewrite the stored lines of one game (all rows share a position) in the current layout."""
+        ...
+
+    def reset(self) -> None:
+        """Empty every projection and its checkpoint (before a rebuild)."""
+        ...
 
     def holders(self) -> dict[str, int]:
         """How many players hold each award."""

@@ -39,13 +39,21 @@ class PlayersProjection:
 
 class CareersProjection:
     """Folds every game into the careers of its players and keeps the game's lines, each with the
-    career snapshot after that game (which makes backfill a scan, not a replay)."""
+    career snapshot after that game (which makes backfill a scan, not a replay). A voided game is
+    dropped and the careers it touched are folded again without it."""
 
     name = "careers"
 
     def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
-        if event.type != ev.GAME_RECORDED:
-            return []
+        if event.type == ev.GAME_RECORDED:
+            self._record(tx, event, catalog)
+        elif event.type == ev.GAME_VOIDED:
+            from osmo.application.corrections import remove_game
+
+            remove_game(tx, catalog, event.data["game_position"])
+        return []
+
+    def _record(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> None:
         data = event.data
         lines = line_values(data, catalog.stat_ids)
         views = tx.views
@@ -60,26 +68,34 @@ class CareersProjection:
             views.put_career(player_id, career, position)
             rows.append(GameLineRow(position, player_id, game_id, team, finished_at, (*values, int(won)), career))
         views.add_game_lines(rows)
-        return []
 
 
 class UnlocksProjection:
+    """Who holds what: unlocks (live, backfilled, moved), operator grants, and revocations."""
+
     name = "unlocks"
 
     def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
+        d = event.data
         if event.type == ev.AWARD_UNLOCKED:
-            d = event.data
             tx.views.add_unlock(UnlockRow(
                 d["player_id"], d["award_id"], d["game_id"], d["game_position"], d["unlocked_at"],
-                event.recorded_at, d["catalog_version"], d["backfilled"],
+                event.recorded_at, d["catalog_version"], d.get("source", "live"), event.version, True, d.get("reason"),
             ))
+        elif event.type == ev.AWARD_GRANTED:
+            tx.views.add_unlock(UnlockRow(
+                d["player_id"], d["award_id"], None, None, d["unlocked_at"], event.recorded_at, None, "operator",
+                event.version, True, d["reason"],
+            ))
+        elif event.type == ev.AWARD_REVOKED:
+            tx.views.revoke_unlock(d["player_id"], d["award_id"], event.version, d["reason"])
         return []
 
 
 class AwardPolicy:
     """After each game, evaluates every active award its players do not hold yet, against the game's
     line and the career including it (as the careers projection just wrote them), and unlocks the
-    ones that hold: at most once per player."""
+    ones that hold: at most once per player. After a void, re-checks the awards it touched."""
 
     name = "awards"
 
@@ -87,6 +103,10 @@ class AwardPolicy:
         self._pending: dict[str, set[str]] = {}
 
     def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
+        if event.type == ev.GAME_VOIDED:
+            from osmo.application.corrections import recheck_after_void
+
+            return recheck_after_void(tx, catalog, event)
         if event.type != ev.GAME_RECORDED:
             return []
         rows = tx.views.game_lines(event.position)
@@ -100,10 +120,17 @@ class AwardPolicy:
                 owned = owned | pending
             for award_id in evaluate(row.game, row.career, owned):
                 self._pending.setdefault(row.player_id, set()).add(award_id)
+                previous = tx.views.unlock(row.player_id, award_id)
                 unlocked.append(ev.award_unlocked(
                     row.player_id, award_id, row.game_id, event.position, row.finished_at, catalog.version,
+                    stream_version=previous.version if previous else ev.NO_STREAM,
                 ))
         return unlocked
+
+
+def projections() -> list[Subscriber]:
+    """The subscribers that only write read models: what ``rebuild`` replays."""
+    return [PlayersProjection(), CareersProjection(), UnlocksProjection()]
 
 
 def live_subscribers() -> list[Subscriber]:

@@ -15,7 +15,7 @@ HIDDEN = "???"
 @dataclass(frozen=True, slots=True)
 class Progress:
     current: float
-    target: int
+    target: int | float
     ratio: float
 
 
@@ -32,6 +32,7 @@ class AwardStatus:
     unlocked_at: str | None
     recorded_at: str | None
     backfilled: bool
+    source: str | None
     progress: Progress | None
 
 
@@ -77,7 +78,7 @@ def _status(award: CompiledAward, unlock: UnlockRow | None, career: Career) -> A
         unlock is not None,
         unlock.game_id if unlock else None, unlock.unlocked_at if unlock else None,
         unlock.recorded_at if unlock else None, unlock.backfilled if unlock else False,
-        None if masked else progress_of(award, career),
+        unlock.source if unlock else None, None if masked else progress_of(award, career),
     )
 
 
@@ -113,7 +114,9 @@ def check_award(database: Database, catalog: Catalog, award_id: str, key: str) -
         if player is None:
             raise UnknownPlayer(f"no player has the id or name {key!r}")
         career = tx.views.careers([player.player_id])[player.player_id]
-        unlock = next((u for u in tx.views.unlocks_of(player.player_id) if u.award_id == award_id), None)
+        unlock = tx.views.unlock(player.player_id, award_id)
+        if unlock is not None and not unlock.active:
+            unlock = None
     return _status(award, unlock, career)
 
 

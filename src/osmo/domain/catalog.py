@@ -16,7 +16,7 @@ from osmo.domain.errors import InvalidCatalog
 
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 TIERS = ("bronze", "silver", "gold")
-RESERVED_STATS = frozenset({"won", "duration"})
+RESERVED_STATS = frozenset({"won", "duration", "win_streak"})
 STAT_FIELDS = frozenset({"description", "at_most"})
 AWARD_FIELDS = frozenset(
     {"name", "description", "rule", "tier", "hidden", "family", "level", "progress", "retired"}
@@ -94,7 +94,7 @@ class Catalog:
     version: int = 0
     game_names: tuple[str, ...] = field(init=False)
     career_names: tuple[str, ...] = field(init=False)
-    compiled: tuple[CompiledAward, ...] = field(init=False)
+    compiled: tuple[CompiledAward, ...] = field(init=False, compare=False, repr=False)
     fold: Callable[[Vector, Vector, bool], tuple[int, ...]] = field(init=False, repr=False, compare=False)
     stat_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     bounds: tuple[tuple[int, str, int | None], ...] = field(init=False, repr=False, compare=False)
@@ -198,14 +198,15 @@ def _compile_fold(n: int) -> Callable[[Vector, Vector, bool], tuple[int, ...]]:
     best_<stat>... (see ``career.fold`` for the reference definition it must agree with).
     """
     base = len(CAREER_BASE)
-    totals = ", ".join(f"c[{base + i}] + v[{i}]" for i in range(n))
-    bests = ", ".join(f"c[{base + n + i}] if c[{base + n + i}] > v[{i}] else v[{i}]" for i in range(n))
+    rest = "".join(
+        [f", c[{base + i}] + v[{i}]" for i in range(n)]
+        + [f", c[{base + n + i}] if c[{base + n + i}] > v[{i}] else v[{i}]" for i in range(n)])
     source = (
         "def fold(c, v, won):\n"
         "    if won:\n"
         "        s = c[3] + 1\n"
-        f"        return (c[0] + 1, c[1] + 1, c[2], s, s if s > c[4] else c[4], {totals}, {bests})\n"
-        f"    return (c[0] + 1, c[1], c[2] + 1, 0, c[4], {totals}, {bests})\n"
+        f"        return (c[0] + 1, c[1] + 1, c[2], s, s if s > c[4] else c[4]{rest})\n"
+        f"    return (c[0] + 1, c[1], c[2] + 1, 0, c[4]{rest})\n"
     )
     namespace: dict[str, Any] = {}
     exec(compile(source, "<fold>", "exec"), namespace)

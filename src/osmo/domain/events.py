@@ -93,13 +93,37 @@ def game_recorded(data: dict[str, Any], catalog_version: int) -> NewEvent:
 
 
 def award_unlocked(player_id: str, award_id: str, game_id: str, game_position: int, unlocked_at: str,
-                   catalog_version: int, *, backfilled: bool = False, stream_version: int = NO_STREAM) -> NewEvent:
+                   catalog_version: int, *, source: str = "live", reason: str | None = None,
+                   stream_version: int = NO_STREAM) -> NewEvent:
+    """``source``: live (after a game), backfill, or correction (moved to another game by a void)."""
     stream = award_stream(award_id, player_id)
-    data = {
+    data: dict[str, Any] = {
         "player_id": player_id, "award_id": award_id, "game_id": game_id, "game_position": game_position,
-        "unlocked_at": unlocked_at, "catalog_version": catalog_version, "backfilled": backfilled,
+        "unlocked_at": unlocked_at, "catalog_version": catalog_version, "source": source,
     }
+    if reason is not None:
+        data["reason"] = reason
     return NewEvent(stream, AWARD_UNLOCKED, data, derived_id(stream, stream_version + 1), stream_version)
+
+
+def award_granted(player_id: str, award_id: str, reason: str, unlocked_at: str, stream_version: int) -> NewEvent:
+    """An operator grants an award by hand (no game earned it)."""
+    stream = award_stream(award_id, player_id)
+    data = {"player_id": player_id, "award_id": award_id, "reason": reason, "unlocked_at": unlocked_at}
+    return NewEvent(stream, AWARD_GRANTED, data, derived_id(stream, stream_version + 1), stream_version)
+
+
+def award_revoked(player_id: str, award_id: str, reason: str, stream_version: int) -> NewEvent:
+    stream = award_stream(award_id, player_id)
+    data = {"player_id": player_id, "award_id": award_id, "reason": reason}
+    return NewEvent(stream, AWARD_REVOKED, data, derived_id(stream, stream_version + 1), stream_version)
+
+
+def game_voided(game_id: str, game_position: int, reason: str) -> NewEvent:
+    """A recorded game is removed from every career it touched; history keeps it."""
+    stream = game_stream(game_id)
+    data = {"game_id": game_id, "game_position": game_position, "reason": reason}
+    return NewEvent(stream, GAME_VOIDED, data, derived_id(stream, 1), 0)
 
 
 def catalog_changed(version: int, catalog: dict[str, Any]) -> NewEvent:

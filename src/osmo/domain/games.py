@@ -181,7 +181,8 @@ def check_report(report: GameReport, catalog: Catalog) -> Game:
     lines: list[Line] = []
     for team, members in enumerate(report.teams):
         for slot, (player_id, stats) in enumerate(members):
-            if type(player_id) is not str or not player_id or len(player_id) > MAX_ID_LENGTH or player_id in seen:
+            if (type(player_id) is not str or not player_id.strip() or len(player_id) > MAX_ID_LENGTH
+                    or player_id in seen):
                 _player_problem(where, team, slot, player_id, seen)
             seen.add(player_id)
             if stats and not (stats.keys() <= known and set(map(type, stats.values())) == _INT

@@ -31,6 +31,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from osmo.domain.errors import InvalidCatalog
@@ -269,7 +270,7 @@ def render(node: Node) -> str:
     """The rule written back in its own syntax, fully parenthesised where it matters."""
     match node:
         case Num(value):
-            return repr(value)
+            return format(Decimal(repr(value)), "f") if isinstance(value, float) else str(value)
         case Ref(scope, name):
             return f"{scope}.{name}"
         case Neg(operand):
@@ -391,18 +392,21 @@ class ProgressSpec:
     """How far a player is from an award: ``current`` (a career expression) against ``target``."""
 
     expression: Node
-    target: int
+    target: int | float
 
 
 def progress_of(node: Node) -> ProgressSpec | None:
     """The progress of a rule of the form ``<career expression> >= N`` or ``> N``, else None.
 
-    The target is the smallest integer that satisfies the comparison (``> 1000`` gives 1001).
+    For an integer expression (no division) the target is the smallest integer that satisfies the
+    comparison (``> 1000`` gives 1001); a ratio's target is N itself.
     """
     if not isinstance(node, Compare) or node.op not in (">=", ">") or not isinstance(node.right, Num):
         return None
     if any(scope == "game" for scope, _ in references(node.left)) or not references(node.left):
         return None
     bound = node.right.value
+    if denominators(node.left):
+        return ProgressSpec(node.left, bound)
     target = math.ceil(bound) if node.op == ">=" else math.floor(bound) + 1
     return ProgressSpec(node.left, target)

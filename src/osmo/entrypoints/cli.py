@@ -193,6 +193,104 @@ def awards(ctx: click.Context, as_json: bool) -> None:
         render.awards(listing)
 
 
+@cli.command()
+@click.argument("award_ids", nargs=-1, metavar="[AWARD]...")
+@click.option("--dry-run", is_flag=True, help="List what would be granted without writing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine output.")
+@click.pass_context
+def backfill(ctx: click.Context, award_ids: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Grant AWARD (all awards when none named) to every player who earned it in recorded history,
+    at the game where they first qualified."""
+    from osmo.application.backfill import backfill as backfill_uc
+    from osmo.application.backfill import total_games
+
+    app = _app(ctx)
+    catalog = app.catalog
+    games = total_games(app.database)
+    with render.progress_bar(games, "scanning", quiet=as_json or games < 50_000) as advance:
+        result = backfill_uc(app.database, catalog, award_ids, dry_run=dry_run, progress=advance)
+    if as_json:
+        _print_json({"dry_run": dry_run, "granted": result.per_award(),
+                     "grants": [asdict(g) for g in result.grants]})
+    else:
+        render.backfill_summary(result, dry_run)
+
+
+@cli.command()
+@click.pass_context
+def rebuild(ctx: click.Context) -> None:
+    """Drop every projection and replay the event log from position 0."""
+    from osmo.application.backfill import rebuild as rebuild_uc
+    from osmo.application.backfill import total_games
+
+    app = _app(ctx)
+    games = total_games(app.database)
+    with render.progress_bar(games, "replaying", quiet=games < 50_000) as advance:
+        replayed = rebuild_uc(app.database, app.catalog, progress=advance)
+    click.echo(f"rebuilt the projections from {replayed} event(s)")
+
+
+@cli.command()
+@click.argument("award")
+@click.argument("player")
+@click.option("--json", "as_json", is_flag=True, help="Machine output.")
+@click.pass_context
+def explain(ctx: click.Context, award: str, player: str, as_json: bool) -> None:
+    """Why PLAYER holds AWARD (the game, the rule, the values), or how close they came."""
+    from osmo.application.explain import explain as explain_uc
+
+    app = _app(ctx)
+    result = explain_uc(app.database, app.catalog, award, player)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        render.explanation(result)
+
+
+@cli.command()
+@click.argument("game_id")
+@click.option("--reason", required=True, help="Why the game is voided (kept in history).")
+@click.pass_context
+def void(ctx: click.Context, game_id: str, reason: str) -> None:
+    """Remove GAME_ID from every career it touched; awards that no longer hold move or are revoked."""
+    from osmo.application.corrections import void_game
+
+    app = _app(ctx)
+    decided = void_game(app.database, app.catalog, game_id, reason)
+    click.echo(f"voided {game_id}")
+    for event in decided:
+        verb = "revoked" if event.type == "AwardRevoked" else f"moved to game {event.data['game_id']}"
+        click.echo(f"  {event.data['award_id']} of {event.data['player_id']}: {verb}")
+
+
+@cli.command()
+@click.argument("award")
+@click.argument("player")
+@click.option("--reason", required=True, help="Why (kept in history).")
+@click.pass_context
+def grant(ctx: click.Context, award: str, player: str, reason: str) -> None:
+    """Grant AWARD to PLAYER by hand."""
+    from osmo.application.corrections import grant as grant_uc
+
+    app = _app(ctx)
+    grant_uc(app.database, app.catalog, award, player, reason)
+    click.echo(f"granted {award} to {player}")
+
+
+@cli.command()
+@click.argument("award")
+@click.argument("player")
+@click.option("--reason", required=True, help="Why (kept in history).")
+@click.pass_context
+def revoke(ctx: click.Context, award: str, player: str, reason: str) -> None:
+    """Revoke AWARD from PLAYER."""
+    from osmo.application.corrections import revoke as revoke_uc
+
+    app = _app(ctx)
+    revoke_uc(app.database, app.catalog, award, player, reason)
+    click.echo(f"revoked {award} from {player}")
+
+
 def _fail(code: int, message: str) -> NoReturn:
     click.echo(f"osmo: error: {message}", err=True)
     sys.exit(code)

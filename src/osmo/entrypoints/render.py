@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from osmo.application.backfill import BackfillResult
+from osmo.application.explain import Explanation
 from osmo.application.ports import PlayerRow
 from osmo.application.queries import AwardListing, AwardStatus, Profile
 from osmo.application.recording import RecordResult
@@ -31,6 +33,7 @@ def award_json(status: AwardStatus) -> dict[str, Any]:
         "progress": {"current": progress.current, "target": progress.target, "ratio": progress.ratio}
         if progress else None,
         "hidden": status.hidden, "retired": status.retired, "backfilled": status.backfilled,
+        "source": status.source,
     }
 
 
@@ -84,7 +87,8 @@ def profile(result: Profile) -> None:
 
 def check(status: AwardStatus, player: str) -> None:
     if status.unlocked:
-        click_line = f"{player} holds {status.id} since {status.unlocked_at} (game {status.game_id})"
+        how = f"game {status.game_id}" if status.game_id else status.source
+        click_line = f"{player} holds {status.id} since {status.unlocked_at} ({how})"
     else:
         click_line = f"{player} does not hold {status.id}"
         if status.progress:
@@ -98,6 +102,45 @@ def awards(listing: Sequence[AwardListing]) -> None:
         name = award.name + (" (retired)" if award.retired else "") + (" (hidden)" if award.hidden else "")
         table.add_row(award.id, name, award.tier or "", award.description, str(award.holders), f"{award.rarity:.1f}%")
     _console().print(table)
+
+
+def backfill_summary(result: BackfillResult, dry_run: bool) -> None:
+    console = _console()
+    verb = "would grant" if dry_run else "granted"
+    per_award = result.per_award()
+    console.print(f"{verb} {len(result.grants)} award(s)")
+    if per_award:
+        table = Table("award", verb)
+        for award, count in sorted(per_award.items()):
+            table.add_row(award, str(count))
+        console.print(table)
+    if dry_run and result.grants:
+        table = Table("player", "award", "game", "unlocked at", title="Would grant")
+        for g in result.grants:
+            table.add_row(g.player_id, g.award, g.game_id, g.unlocked_at)
+        console.print(table)
+
+
+def explanation(result: Explanation) -> None:
+    console = _console()
+    if result.held:
+        console.print(f"{result.player_id} holds {result.award_id} since {result.unlocked_at}"
+                      + (f" (game {result.game_id}, {result.source})" if result.game_id else f" ({result.source})"))
+        console.print(f"rule (catalog v{result.catalog_version}): {result.rule}")
+        if result.values:
+            console.print("values: " + ", ".join(f"{k} = {v}" for k, v in result.values.items()))
+    else:
+        console.print(f"{result.player_id} does not hold {result.award_id}; rule: {result.rule}")
+        if result.closest_game_id:
+            console.print(f"closest: game {result.closest_game_id} met {result.closest_met} condition(s): "
+                          + ", ".join(f"{k} = {v}" for k, v in result.values.items()))
+        if result.progress:
+            p = result.progress
+            console.print(f"progress: {p.current}/{p.target} ({p.ratio:.0%})")
+    for entry in result.history:
+        what = entry.type + (f" at game {entry.game_id}" if entry.game_id else "")
+        console.print(f"  {entry.at}  {what}" + (f" ({entry.source})" if entry.source else "")
+                      + (f": {entry.reason}" if entry.reason else ""))
 
 
 @contextmanager
