@@ -87,6 +87,10 @@ def evaluate(node: rules.Node, block: LineBlock, catalog: Catalog) -> Bools:
     """The rule on every line of the block (a boolean array)."""
     game_index = {name: i for i, name in enumerate(catalog.game_names)}
     career_index = {name: i for i, name in enumerate(catalog.career_names)}
+    size = len(block)
+
+    def mask(result: Any) -> Bools:
+        return np.broadcast_to(np.asarray(result, dtype=np.bool_), (size,))
 
     def value(n: rules.Node) -> Any:
         match n:
@@ -112,17 +116,17 @@ def evaluate(node: rules.Node, block: LineBlock, catalog: Catalog) -> Bools:
                 return {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
                         "==": np.equal, "!=": np.not_equal}[op](a, b)
             case rules.BoolOp("and", operands):
-                return np.logical_and.reduce([value(o) for o in operands])
+                return np.logical_and.reduce([mask(value(o)) for o in operands])
             case rules.BoolOp(_, operands):
-                return np.logical_or.reduce([value(o) for o in operands])
+                return np.logical_or.reduce([mask(value(o)) for o in operands])
             case rules.Not(operand):
                 return np.logical_not(value(operand))
         raise AssertionError(n)
 
-    result = value(node)
+    result = mask(value(node))
     for divisor in rules.denominators(node):
         result = np.logical_and(result, np.not_equal(value(divisor), 0))
-    return np.broadcast_to(np.asarray(result, dtype=np.bool_), (len(block),))
+    return mask(result)
 
 
 @dataclass(frozen=True, slots=True)
