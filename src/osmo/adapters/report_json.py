@@ -73,24 +73,27 @@ class ReportParser:
 
     def parse(self, content: bytes) -> Iterator[Submission]:
         """Every report of an input: one JSON value (a report or a list) or JSON Lines."""
-        stripped = content.strip()
-        if not stripped:
-            return
-        try:
-            whole = orjson.loads(stripped)
-        except orjson.JSONDecodeError:
-            whole = None
-            is_lines = True
-        else:
-            is_lines = False
-        if not is_lines:
+        lines = json_lines(content)
+        if lines is None:
+            whole = orjson.loads(content)
             items = whole if isinstance(whole, list) else [whole]
             for index, item in enumerate(items, 1):
                 yield self.parse_one(orjson.dumps(item), index)
             return
-        for number, raw in enumerate(content.splitlines(), 1):
-            if raw.strip():
-                yield self.parse_one(raw, number)
+        for number, raw in lines:
+            yield self.parse_one(raw, number)
+
+
+def json_lines(content: bytes) -> list[tuple[int, bytes]] | None:
+    """The numbered non-blank lines of a JSON Lines input, or None when it is one JSON value."""
+    stripped = content.strip()
+    if not stripped:
+        return []
+    try:
+        orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        return [(number, raw) for number, raw in enumerate(content.splitlines(), 1) if raw.strip()]
+    return None
 
 
 def _game_id_of(text: bytes | str) -> str | None:

@@ -64,13 +64,28 @@ class BatchRejected(InvalidReport):
 
 
 @dataclass(frozen=True, slots=True)
-class _Checked:
+class Checked:
+    """A report that passed every check of the domain: its game in normal form."""
+
     line: int
     game: Game
 
     @property
     def game_id(self) -> str:
         return self.game.game_id
+
+
+Outcome = Checked | Rejection
+
+
+def check_submission(submission: Submission, catalog: Catalog) -> Outcome:
+    """The domain's verdict on one submission (pure: safe to run in worker processes)."""
+    if submission.report is None:
+        return Rejection(submission.line, submission.game_id, submission.error or "unreadable")
+    try:
+        return Checked(submission.line, check_report(submission.report, catalog))
+    except InvalidReport as error:
+        return Rejection(submission.line, submission.report.game_id, str(error))
 
 
 def record_games(
@@ -88,8 +103,22 @@ def record_games(
     error; with different content it is rejected. Raises BatchRejected when any report is invalid,
     unless ``skip_invalid``: then the valid ones are recorded and the invalid ones listed.
     """
+    return record_checked(database, catalog, (check_submission(s, catalog) for s in submissions),
+                          skip_invalid=skip_invalid, chunk_size=chunk_size, progress=progress)
+
+
+def record_checked(
+    database: Database,
+    catalog: Catalog,
+    outcomes: Iterable[Outcome],
+    *,
+    skip_invalid: bool = False,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> RecordResult:
+    """``record_games`` for submissions already checked (for example by worker processes)."""
     result = RecordResult()
-    checked = _check_all(database, catalog, submissions, result)
+    checked = _check_all(database, catalog, outcomes, result)
     if result.rejected and not skip_invalid:
         raise BatchRejected(result.rejected)
     subscribers = live_subscribers()
@@ -110,27 +139,23 @@ def record_games(
     return result
 
 
-def _check_all(database: Database, catalog: Catalog, submissions: Iterable[Submission],
-               result: RecordResult) -> list[_Checked]:
+def _check_all(database: Database, catalog: Catalog, outcomes: Iterable[Outcome],
+               result: RecordResult) -> list[Checked]:
+    """The outcomes that are new games of registered players; the rest are counted or rejected."""
     stat_ids = catalog.stat_ids
-    candidates: list[_Checked] = []
-    for submission in submissions:
-        if submission.report is None:
-            result.rejected.append(Rejection(submission.line, submission.game_id, submission.error or "unreadable"))
-            continue
-        try:
-            game = check_report(submission.report, catalog)
-        except InvalidReport as error:
-            result.rejected.append(Rejection(submission.line, submission.report.game_id, str(error)))
-            continue
-        candidates.append(_Checked(submission.line, game))
+    candidates: list[Checked] = []
+    for outcome in outcomes:
+        if isinstance(outcome, Rejection):
+            result.rejected.append(outcome)
+        else:
+            candidates.append(outcome)
 
     with database.reader() as tx:
         tx.views.use_catalog(catalog)
         registered = tx.views.registered(p for c in candidates for p in c.game.player_ids)
         stored = tx.events.first_events(ev.game_stream(c.game_id) for c in candidates)
-    seen: dict[str, _Checked] = {}
-    checked: list[_Checked] = []
+    seen: dict[str, Checked] = {}
+    checked: list[Checked] = []
     for candidate in candidates:
         unknown = [p for p in candidate.game.player_ids if p not in registered]
         if unknown:
@@ -163,7 +188,7 @@ def _same_game(stored: dict[str, Any], game: Game, stat_ids: Sequence[str]) -> b
     return game_from_data(stored, stat_ids) == game
 
 
-def _drop_recorded(tx: Transaction, chunk: list[_Checked], catalog: Catalog, result: RecordResult) -> list[_Checked]:
+def _drop_recorded(tx: Transaction, chunk: list[Checked], catalog: Catalog, result: RecordResult) -> list[Checked]:
     """Games recorded by a concurrent writer since the check: duplicates if identical, else a conflict."""
     stored = tx.events.first_events(ev.game_stream(c.game_id) for c in chunk)
     if not stored:

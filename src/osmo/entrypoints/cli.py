@@ -14,7 +14,7 @@ import orjson
 from osmo.application import players as players_uc
 from osmo.application import queries
 from osmo.application.play import record_simulated
-from osmo.application.recording import BatchRejected, RecordResult, record_games
+from osmo.application.recording import BatchRejected, RecordResult, record_checked
 from osmo.bootstrap import DEFAULT_DB, App, bootstrap
 from osmo.domain.errors import InvalidInput, OsmoError, StoreUnavailable
 from osmo.entrypoints import render
@@ -99,14 +99,13 @@ def _result_json(result: RecordResult) -> dict[str, Any]:
 @click.pass_context
 def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> None:
     """Record the game reports in FILE ('-' for stdin): one JSON value or JSON Lines."""
-    from osmo.adapters.report_json import ReportParser
+    from osmo.adapters.report_workers import checked_outcomes
 
     app = _app(ctx)
     catalog = app.catalog
     content = file.read()
-    submissions = ReportParser(catalog).parse(content)
     try:
-        result = record_games(app.database, catalog, submissions, skip_invalid=skip_invalid)
+        result = record_checked(app.database, catalog, checked_outcomes(content, catalog), skip_invalid=skip_invalid)
     except BatchRejected as error:
         if as_json:
             _print_json(_result_json(RecordResult(rejected=error.rejected)))
