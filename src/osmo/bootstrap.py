@@ -38,6 +38,12 @@ class App:
             self._catalog = resolve_catalog(self.database, proposed, load_catalog())
         return self._catalog
 
+    def preview_catalog(self) -> Catalog:
+        """The catalog a command would run with, without storing it (for dry runs)."""
+        if self._catalog is not None or not self.catalog_file:
+            return self.catalog
+        return load_catalog(self.catalog_file)
+
     def close(self) -> None:
         self.database.close()
 

@@ -204,7 +204,7 @@ def backfill(ctx: click.Context, award_ids: tuple[str, ...], dry_run: bool, as_j
     from osmo.application.backfill import total_games
 
     app = _app(ctx)
-    catalog = app.catalog
+    catalog = app.preview_catalog() if dry_run else app.catalog
     games = total_games(app.database)
     with render.progress_bar(games, "scanning", quiet=as_json or games < 50_000) as advance:
         result = backfill_uc(app.database, catalog, award_ids, dry_run=dry_run, progress=advance)
