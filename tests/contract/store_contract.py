@@ -164,7 +164,7 @@ class ReadModelsContract:
         unlock = UnlockRow("p1", "bruiser", "g1", 3, "2026-11-28T10:25:00Z", "2026-11-28T10:26:00Z", 1)
         with database.transaction() as tx:
             tx.views.add_unlock(unlock)
-            tx.views.revoke_unlock("p1", "bruiser", 1, "cheating")
+            tx.views.revoke_unlock("p1", "bruiser", 1, "cheating", "operator")
         with database.reader() as tx:
             assert tx.views.held(["p1"]) == {"p1": set()}
             assert tx.views.unlocks_of("p1") == []

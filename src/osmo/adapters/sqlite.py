@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from osmo.application.ports import GameLineRow, PlayerRow, StoredGame, UnlockRow
+from osmo.application.ports import GameLineColumns, GameLineRow, PlayerRow, StoredGame, UnlockRow
 from osmo.domain import packing
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
@@ -176,8 +176,9 @@ class SqliteReadModels:
     game instead of one per player keeps ingest fast; backfill and explain unpack them in bulk.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, writable: bool = True) -> None:
         self.conn = conn
+        self.writable = writable
         self.catalog: Catalog | None = None
         self.layout = 0
         self._careers: dict[str, Career] = {}
@@ -189,19 +190,24 @@ class SqliteReadModels:
 
     # -- layout ------------------------------------------------------------------------------
     def use_catalog(self, catalog: Catalog) -> None:
+        """Adopt the catalog's layout; a writer adds the career columns and the layout it lacks, a reader
+        reads what is there (career stats the store does not have yet read as 0)."""
         self.catalog = catalog
         have = {r[1] for r in self.conn.execute("PRAGMA table_info(careers)")}
-        for name in catalog.career_names:
-            if name not in have:
-                self.conn.execute(f"ALTER TABLE careers ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
+        if self.writable:
+            for name in catalog.career_names:
+                if name not in have:
+                    self.conn.execute(f"ALTER TABLE careers ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
+            have.update(catalog.career_names)
         stat_ids = orjson.dumps(catalog.stat_ids).decode()
         row = self.conn.execute("SELECT id FROM layouts WHERE stat_ids = ?", (stat_ids,)).fetchone()
-        if row is None:
+        if row is None and self.writable:
             row = self.conn.execute("INSERT INTO layouts (stat_ids) VALUES (?) RETURNING id", (stat_ids,)).fetchone()
-        self.layout = row[0]
+        self.layout = row[0] if row else 0
         columns = ", ".join(catalog.career_names)
+        selected = ", ".join(f"coalesce(c.{n}, 0)" if n in have else "0" for n in catalog.career_names)
         self._career_select = (
-            f"SELECT p.player_id, p.position, {', '.join('c.' + n for n in catalog.career_names)} "
+            f"SELECT p.player_id, p.position, c.player_id IS NOT NULL, {selected} "
             "FROM players p LEFT JOIN careers c USING (player_id) WHERE p.player_id IN ")
         self._career_upsert = (
             f"INSERT OR REPLACE INTO careers (player_id, position, {columns}) "
@@ -266,7 +272,7 @@ class SqliteReadModels:
                 part = missing[start:start + CHUNK]
                 for row in self.conn.execute(self._career_select + f"({','.join('?' * len(part))})", part):
                     self._keys[row[0]] = row[1]
-                    cache[row[0]] = empty if row[2] is None else tuple(row[2:])
+                    cache[row[0]] = tuple(row[3:]) if row[2] else empty
             for player_id in missing:
                 cache.setdefault(player_id, empty)
         return cache
@@ -320,9 +326,10 @@ class SqliteReadModels:
         if row.active:
             self._held.setdefault(row.player_id, set()).add(row.award_id)
 
-    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str) -> None:
-        self.conn.execute("UPDATE unlocks SET active = 0, version = ?, reason = ? WHERE player_id = ? AND award_id = ?",
-                          (version, reason, player_id, award_id))
+    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str, source: str) -> None:
+        self.conn.execute(
+            "UPDATE unlocks SET active = 0, version = ?, reason = ?, source = ? WHERE player_id = ? AND award_id = ?",
+            (version, reason, source, player_id, award_id))
         self._held.get(player_id, set()).discard(award_id)
 
     def unlock(self, player_id: str, award_id: str) -> UnlockRow | None:
@@ -357,7 +364,8 @@ class SqliteReadModels:
 
     # -- history -----------------------------------------------------------------------------
     def award_holders(self, award_id: str) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT player_id FROM unlocks WHERE award_id = ?", (award_id,))}
+        return {r[0] for r in self.conn.execute(
+            "SELECT player_id FROM unlocks WHERE award_id = ? AND (active OR source = 'operator')", (award_id,))}
 
     def game_count(self) -> int:
         self.flush()
@@ -374,6 +382,17 @@ class SqliteReadModels:
             "SELECT position, game_id, finished_at, layout, lines FROM game_lines WHERE position > ? "
             "ORDER BY position LIMIT ?", (after, limit))
         return [StoredGame(p, g, f, layouts[layout], blob) for p, g, f, layout, blob in rows]
+
+    def game_line_columns(self, after: int, limit: int) -> GameLineColumns:
+        self.flush()
+        layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
+        rows = self.conn.execute(
+            "SELECT position, game_id, finished_at, layout, lines FROM game_lines WHERE position > ? "
+            "ORDER BY position LIMIT ?", (after, limit)).fetchall()
+        if not rows:
+            return GameLineColumns([], [], [], [], [], layouts)
+        positions, game_ids, finished_at, layout_ids, lines = zip(*rows, strict=True)
+        return GameLineColumns(positions, game_ids, finished_at, layout_ids, lines, layouts)
 
     def remove_game(self, position: int) -> None:
         self.flush()
@@ -408,9 +427,9 @@ def _unlock(row: tuple[Any, ...]) -> UnlockRow:
 
 
 class SqliteTransaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, writable: bool) -> None:
         self._events = SqliteEventStore(conn)
-        self._views = SqliteReadModels(conn)
+        self._views = SqliteReadModels(conn, writable)
 
     @property
     def events(self) -> SqliteEventStore:
@@ -470,7 +489,7 @@ class SqliteDatabase:
             conn.execute(begin)
         except sqlite3.OperationalError as error:
             raise StoreUnavailable(f"SQLite database {self.path!r} is unavailable: {error}") from None
-        tx = SqliteTransaction(conn)
+        tx = SqliteTransaction(conn, writable=begin == "BEGIN IMMEDIATE")
         try:
             yield tx
             tx.views.flush()

@@ -21,6 +21,7 @@ class Grant:
     player_id: str
     award: str
     game_id: str
+    game_position: int
     unlocked_at: str
 
 
@@ -67,24 +68,24 @@ def backfill(database: Database, catalog: Catalog, award_ids: Sequence[str] = ()
             if progress:
                 progress(games)
 
-        earned = history.first_earned(tx, catalog, awards, exclude, progress=count)
+        earned = history.first_earned(tx, catalog, {a.id: a.node for a in awards}, exclude, progress=count)
     for award in awards:
         for found in sorted(earned[award.id], key=lambda e: e.position):
-            result.grants.append(Grant(names[found.key], award.id, found.game_id, found.finished_at))
+            result.grants.append(Grant(names[found.key], award.id, found.game_id, found.position, found.finished_at))
     if dry_run:
         return result
-    positions = {(names[e.key], a.id): e.position for a in awards for e in earned[a.id]}
     written: list[Grant] = []
     for start in range(0, len(result.grants), WRITE_CHUNK):
         with database.transaction() as tx:
             tx.views.use_catalog(catalog)
             new = []
             for grant in result.grants[start:start + WRITE_CHUNK]:
-                if tx.views.unlock(grant.player_id, grant.award) is not None:
+                previous = tx.views.unlock(grant.player_id, grant.award)
+                if previous is not None and (previous.active or previous.source == "operator"):
                     continue
-                new.append(ev.award_unlocked(grant.player_id, grant.award, grant.game_id,
-                                             positions[(grant.player_id, grant.award)], grant.unlocked_at,
-                                             catalog.version, source="backfill"))
+                new.append(ev.award_unlocked(grant.player_id, grant.award, grant.game_id, grant.game_position,
+                                             grant.unlocked_at, catalog.version, source="backfill",
+                                             stream_version=previous.version if previous else ev.NO_STREAM))
                 written.append(grant)
             dispatch(tx, tx.events.append(new), catalog, live_subscribers())
     result.grants = written

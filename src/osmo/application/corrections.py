@@ -5,6 +5,7 @@ All of them are events, so they show in ``explain`` and survive ``rebuild``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -13,6 +14,7 @@ from osmo.application import history
 from osmo.application.ports import Database, GameLineRow, Transaction
 from osmo.application.projections import dispatch, live_subscribers
 from osmo.domain import events as ev
+from osmo.domain import rules
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import InvalidInput, UnknownAward, UnknownPlayer
 from osmo.domain.events import NewEvent, RecordedEvent
@@ -55,20 +57,21 @@ def remove_game(tx: Transaction, catalog: Catalog, position: int) -> None:
     wanted = np.array(sorted(affected), dtype=np.int64)
     for chunk in history.blocks(tx, catalog):
         changed: dict[int, tuple[int, ...]] = {}
-        for index in np.flatnonzero(np.isin(chunk.keys, wanted)).tolist():
-            key = int(chunk.keys[index])
-            game = tuple(chunk.game[index].tolist())
+        games, stored_careers, chunk_keys = chunk.game, chunk.career, chunk.keys
+        for index in np.flatnonzero(np.isin(chunk_keys, wanted)).tolist():
+            key = int(chunk_keys[index])
+            game = tuple(games[index].tolist())
             career = fold(careers[key], game[:-1], bool(game[-1]))
             careers[key] = career
-            if career != tuple(chunk.career[index].tolist()):
+            if career != tuple(stored_careers[index].tolist()):
                 changed[index] = career
         for game_position in sorted({int(chunk.positions[i]) for i in changed}):
             game_id, finished_at = chunk.games[game_position]
             lo = int(np.searchsorted(chunk.positions, game_position, "left"))
             hi = int(np.searchsorted(chunk.positions, game_position, "right"))
             tx.views.replace_game_lines([
-                GameLineRow(game_position, names[int(chunk.keys[i])], game_id, int(chunk.teams[i]), finished_at,
-                            tuple(chunk.game[i].tolist()), changed.get(i) or tuple(chunk.career[i].tolist()))
+                GameLineRow(game_position, names[int(chunk_keys[i])], game_id, int(chunk.teams[i]), finished_at,
+                            tuple(games[i].tolist()), changed.get(i) or tuple(stored_careers[i].tolist()))
                 for i in range(lo, hi)
             ])
     for key, career in careers.items():
@@ -88,22 +91,41 @@ def recheck_after_void(tx: Transaction, catalog: Catalog, event: RecordedEvent) 
                     and u.game_position >= position and catalog.award(u.award_id) is not None]
         for player_id in players
     }
-    award_ids = sorted({u.award_id for unlocks in touched.values() for u in unlocks})
-    awards = [a for a in (catalog.award(i) for i in award_ids) if a is not None]
-    earned = history.first_earned(tx, catalog, awards, {}, only={keys[p] for p in touched if touched[p]})
-    first = {(e.key, award_id): e for award_id, found in earned.items() for e in found}
+    rule_of = _rules_by_version(tx, catalog)
+    targets = {f"{u.award_id}@{u.catalog_version}": rule_of(u.award_id, u.catalog_version)
+               for unlocks in touched.values() for u in unlocks}
+    earned = history.first_earned(tx, catalog, targets, {}, only={keys[p] for p in touched if touched[p]})
+    first = {(e.key, name): e for name, found in earned.items() for e in found}
     decided: list[NewEvent] = []
     for player_id, unlocks in touched.items():
         for unlock in unlocks:
-            now = first.get((keys[player_id], unlock.award_id))
+            now = first.get((keys[player_id], f"{unlock.award_id}@{unlock.catalog_version}"))
             if now is not None and now.position == unlock.game_position:
                 continue
-            decided.append(ev.award_revoked(player_id, unlock.award_id, why, unlock.version))
+            decided.append(ev.award_revoked(player_id, unlock.award_id, why, unlock.version, source="correction"))
             if now is not None:
                 decided.append(ev.award_unlocked(
                     player_id, unlock.award_id, now.game_id, now.position, now.finished_at,
                     catalog.version, source="correction", reason=why, stream_version=unlock.version + 1))
     return decided
+
+
+def _rules_by_version(tx: Transaction, catalog: Catalog) -> Callable[[str, int | None], rules.Node]:
+    """The rule of an award as it was in a catalog version (the current one when unknown)."""
+    stored = {e.data["version"]: e.data["catalog"] for e in tx.events.read_stream(ev.CATALOG_STREAM)}
+
+    def rule_of(award_id: str, version: int | None) -> rules.Node:
+        current = catalog.award(award_id)
+        assert current is not None
+        text = stored.get(version, {}).get("awards", {}).get(award_id, {}).get("rule")
+        if text is None or text == current.definition.rule:
+            return current.node
+        try:
+            return rules.parse(text, catalog.names())
+        except rules.RuleSyntaxError:
+            return current.node
+
+    return rule_of
 
 
 def _player_and_award(tx: Transaction, catalog: Catalog, award_id: str, player: str) -> str:
@@ -139,5 +161,5 @@ def revoke(database: Database, catalog: Catalog, award_id: str, player: str, rea
         unlock = tx.views.unlock(player_id, award_id)
         if unlock is None or not unlock.active:
             raise InvalidInput(f"{player_id} does not hold {award_id}")
-        recorded = tx.events.append([ev.award_revoked(player_id, award_id, reason, unlock.version)])
+        recorded = tx.events.append([ev.award_revoked(player_id, award_id, reason, unlock.version, source="operator")])
         dispatch(tx, recorded, catalog, live_subscribers())

@@ -76,10 +76,10 @@ def _values(node: rules.Node, block: history.LineBlock, index: int, catalog: Cat
     career_index = {n: i for i, n in enumerate(catalog.career_names)}
     values: dict[str, int | float] = {}
     for scope, name in sorted(rules.references(node)):
-        row = block.game[index] if scope == "game" else block.career[index]
-        column = game_index.get(name) if scope == "game" else career_index.get(name)
-        if column is not None:
-            values[f"{scope}.{name}"] = int(row[column])
+        if scope == "game" and name in game_index:
+            values[f"{scope}.{name}"] = int(block.game_column(game_index[name])[index])
+        elif scope == "career" and name in career_index:
+            values[f"{scope}.{name}"] = int(block.career_column(career_index[name])[index])
     return values
 
 

@@ -8,16 +8,16 @@ arithmetic agree exactly with Python's.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from osmo.application.ports import StoredGame, Transaction
+from osmo.application.ports import GameLineColumns, StoredGame, Transaction
 from osmo.domain import rules
-from osmo.domain.catalog import CAREER_BASE, Catalog, CompiledAward
+from osmo.domain.catalog import CAREER_BASE, Catalog
 from osmo.domain.packing import width
 
 Ints = npt.NDArray[np.int64]
@@ -27,17 +27,39 @@ SCAN_GAMES = 20_000
 
 @dataclass(frozen=True)
 class LineBlock:
-    """Consecutive game lines in recorded order, in the current catalog's layout."""
+    """Consecutive game lines in recorded order. ``matrix`` holds the packed records (plus a zero
+    column); ``game_cols`` / ``career_cols`` map the current catalog's names to its columns."""
 
-    keys: Ints  # player key of each line
-    teams: Ints  # team of each line
+    matrix: Ints
     positions: Ints  # position of the game of each line
-    game: Ints  # lines x game_names
-    career: Ints  # lines x career_names
+    game_cols: list[int]
+    career_cols: list[int]
     games: dict[int, tuple[str, str]]  # position -> (game_id, finished_at)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.positions)
+
+    @property
+    def keys(self) -> Ints:
+        return self.matrix[:, 0]
+
+    @property
+    def teams(self) -> Ints:
+        return self.matrix[:, 1]
+
+    @property
+    def game(self) -> Ints:
+        return self.matrix[:, self.game_cols]
+
+    @property
+    def career(self) -> Ints:
+        return self.matrix[:, self.career_cols]
+
+    def game_column(self, index: int) -> Ints:
+        return self.matrix[:, self.game_cols[index]]
+
+    def career_column(self, index: int) -> Ints:
+        return self.matrix[:, self.career_cols[index]]
 
 
 def _columns(stored: Sequence[str], catalog: Catalog) -> tuple[list[int], list[int]]:
@@ -54,33 +76,52 @@ def _columns(stored: Sequence[str], catalog: Catalog) -> tuple[list[int], list[i
 
 
 def _block(rows: Sequence[StoredGame], catalog: Catalog) -> LineBlock:
+    layouts = dict(enumerate(dict.fromkeys(r.stat_ids for r in rows)))
+    ids = {stat_ids: i for i, stat_ids in layouts.items()}
+    return _columns_block(GameLineColumns(
+        [r.position for r in rows], [r.game_id for r in rows], [r.finished_at for r in rows],
+        [ids[r.stat_ids] for r in rows], [r.lines for r in rows], layouts), catalog)
+
+
+def _columns_block(columns: GameLineColumns, catalog: Catalog) -> LineBlock:
+    count = len(columns)
+    layout_ids = np.fromiter(columns.layout_ids, dtype=np.int64, count=count)
+    positions = np.fromiter(columns.positions, dtype=np.int64, count=count)
+    sizes = np.fromiter(map(len, columns.lines), dtype=np.int64, count=count)
+    games = dict(zip(columns.positions, zip(columns.game_ids, columns.finished_at, strict=True), strict=True))
+    layouts = np.unique(layout_ids).tolist()
     parts = []
-    for stat_ids in dict.fromkeys(r.stat_ids for r in rows):
-        group = [r for r in rows if r.stat_ids == stat_ids]
+    for layout in layouts:
+        stat_ids = columns.layouts[layout]
         size = width(len(stat_ids))
-        matrix = np.frombuffer(b"".join(r.lines for r in group), dtype=np.int64).reshape(-1, size)
-        padded = np.concatenate([matrix, np.zeros((len(matrix), 1), dtype=np.int64)], axis=1)
+        selected = layout_ids == layout
+        if len(layouts) == 1:
+            blob = b"".join(columns.lines)
+        else:
+            blob = b"".join(columns.lines[i] for i in np.flatnonzero(selected).tolist())
+        records = np.frombuffer(blob, dtype=np.int64).reshape(-1, size)
+        matrix = np.concatenate([records, np.zeros((len(records), 1), dtype=np.int64)], axis=1)
         game_cols, career_cols = _columns(stat_ids, catalog)
-        counts = [len(r.lines) // (8 * size) for r in group]
-        positions = np.repeat(np.array([r.position for r in group], dtype=np.int64), counts)
-        parts.append((positions, padded[:, 0], padded[:, 1], padded[:, game_cols], padded[:, career_cols]))
-    positions = np.concatenate([p[0] for p in parts])
-    order = np.argsort(positions, kind="stable")
-    return LineBlock(
-        np.concatenate([p[1] for p in parts])[order], np.concatenate([p[2] for p in parts])[order],
-        positions[order], np.concatenate([p[3] for p in parts])[order],
-        np.concatenate([p[4] for p in parts])[order], {r.position: (r.game_id, r.finished_at) for r in rows},
-    )
+        line_positions = np.repeat(positions[selected], sizes[selected] // (8 * size))
+        if len(layouts) == 1:
+            return LineBlock(matrix, line_positions, game_cols, career_cols, games)
+        parts.append((line_positions, matrix[:, [0, 1, *game_cols, *career_cols, size]]))
+    game_count, career_count = len(catalog.game_names), len(catalog.career_names)
+    every = np.concatenate([p[0] for p in parts])
+    order = np.argsort(every, kind="stable")
+    matrix = np.concatenate([p[1] for p in parts])[order]
+    return LineBlock(matrix, every[order], list(range(2, 2 + game_count)),
+                     list(range(2 + game_count, 2 + game_count + career_count)), games)
 
 
 def blocks(tx: Transaction, catalog: Catalog, after: int = 0, games: int = SCAN_GAMES) -> Iterator[LineBlock]:
     """Every recorded (not voided) game line after ``after``, in recorded order, a block at a time."""
     while True:
-        rows = tx.views.stored_games(after, games)
-        if not rows:
+        columns = tx.views.game_line_columns(after, games)
+        if not len(columns):
             return
-        yield _block(rows, catalog)
-        after = rows[-1].position
+        yield _columns_block(columns, catalog)
+        after = columns.positions[-1]
 
 
 def evaluate(node: rules.Node, block: LineBlock, catalog: Catalog) -> Bools:
@@ -97,9 +138,9 @@ def evaluate(node: rules.Node, block: LineBlock, catalog: Catalog) -> Bools:
             case rules.Num(v):
                 return v
             case rules.Ref("game", name):
-                return block.game[:, game_index[name]]
+                return block.game_column(game_index[name])
             case rules.Ref(_, name):
-                return block.career[:, career_index[name]]
+                return block.career_column(career_index[name])
             case rules.Neg(operand):
                 return -value(operand)
             case rules.Arith("/", left, right):
@@ -139,25 +180,25 @@ class Earned:
     finished_at: str
 
 
-def first_earned(tx: Transaction, catalog: Catalog, awards: Sequence[CompiledAward],
-                 exclude: dict[str, set[int]], only: set[int] | None = None,
+def first_earned(tx: Transaction, catalog: Catalog, targets: Mapping[str, rules.Node],
+                 exclude: Mapping[str, set[int]], only: set[int] | None = None,
                  progress: Callable[[int], None] | None = None) -> dict[str, list[Earned]]:
-    """For each award, every player (not in ``exclude[award]``, and in ``only`` when given) with the
-    first game line, in recorded order, where the award's rule holds."""
-    found: dict[str, list[Earned]] = {a.id: [] for a in awards}
-    done = {a.id: set(exclude.get(a.id, set())) for a in awards}
+    """For each rule (by name), every player (not in ``exclude[name]``, and in ``only`` when given)
+    with the first game line, in recorded order, where the rule holds."""
+    found: dict[str, list[Earned]] = {name: [] for name in targets}
+    done = {name: set(exclude.get(name, set())) for name in targets}
     only_keys = np.array(sorted(only), dtype=np.int64) if only is not None else None
     for block in blocks(tx, catalog):
         restrict = np.isin(block.keys, only_keys) if only_keys is not None else None
-        for award in awards:
-            mask = evaluate(award.node, block, catalog)
+        for name, node in targets.items():
+            mask = evaluate(node, block, catalog)
             if restrict is not None:
                 mask = mask & restrict
-            for key, index in first_lines(mask, block, done[award.id]).items():
+            for key, index in first_lines(mask, block, done[name]).items():
                 position = int(block.positions[index])
                 game_id, finished_at = block.games[position]
-                found[award.id].append(Earned(key, position, game_id, finished_at))
-                done[award.id].add(key)
+                found[name].append(Earned(key, position, game_id, finished_at))
+                done[name].add(key)
         if progress:
             progress(len(block.games))
     return found

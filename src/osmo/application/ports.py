@@ -75,6 +75,21 @@ class UnlockRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GameLineColumns:
+    """Game line rows in bulk, column by column (for scans over the whole history)."""
+
+    positions: Sequence[int]
+    game_ids: Sequence[str]
+    finished_at: Sequence[str]
+    layout_ids: Sequence[int]
+    lines: Sequence[bytes]
+    layouts: dict[int, tuple[str, ...]]  # layout id -> the stat ids of its records
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
+@dataclass(frozen=True, slots=True)
 class StoredGame:
     """One row of the game lines projection: the packed lines of a game, in the layout of ``stat_ids``."""
 
@@ -150,7 +165,9 @@ class ReadModels(Protocol):
         """Insert or replace the unlock of (player, award)."""
         ...
 
-    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str) -> None: ...
+    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str, source: str) -> None:
+        """Mark an unlock revoked; ``source`` says by whom (operator, correction)."""
+        ...
 
     def unlock(self, player_id: str, award_id: str) -> UnlockRow | None:
         """The unlock row, active or revoked."""
@@ -161,7 +178,7 @@ class ReadModels(Protocol):
         ...
 
     def award_holders(self, award_id: str) -> set[str]:
-        """Players with an unlock row for the award, held or revoked."""
+        """Players who hold the award, or whose award an operator revoked (backfill leaves both alone)."""
         ...
 
     def game_count(self) -> int:
@@ -178,6 +195,10 @@ class ReadModels(Protocol):
 
     def stored_games(self, after: int, limit: int) -> list[StoredGame]:
         """Game line rows with ``position > after`` in order, at most ``limit``."""
+        ...
+
+    def game_line_columns(self, after: int, limit: int) -> GameLineColumns:
+        """Like ``stored_games``, as columns: the fast path for scanning the whole history."""
         ...
 
     def remove_game(self, position: int) -> None:

@@ -88,7 +88,8 @@ class UnlocksProjection:
                 event.version, True, d["reason"],
             ))
         elif event.type == ev.AWARD_REVOKED:
-            tx.views.revoke_unlock(d["player_id"], d["award_id"], event.version, d["reason"])
+            tx.views.revoke_unlock(d["player_id"], d["award_id"], event.version, d["reason"],
+                                   d.get("source", "operator"))
         return []
 
 

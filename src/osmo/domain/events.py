@@ -113,9 +113,10 @@ def award_granted(player_id: str, award_id: str, reason: str, unlocked_at: str, 
     return NewEvent(stream, AWARD_GRANTED, data, derived_id(stream, stream_version + 1), stream_version)
 
 
-def award_revoked(player_id: str, award_id: str, reason: str, stream_version: int) -> NewEvent:
+def award_revoked(player_id: str, award_id: str, reason: str, stream_version: int, *, source: str) -> NewEvent:
+    """``source``: operator (by hand) or correction (a voided game took the award away)."""
     stream = award_stream(award_id, player_id)
-    data = {"player_id": player_id, "award_id": award_id, "reason": reason}
+    data = {"player_id": player_id, "award_id": award_id, "reason": reason, "source": source}
     return NewEvent(stream, AWARD_REVOKED, data, derived_id(stream, stream_version + 1), stream_version)
 
 

@@ -126,7 +126,8 @@ def explanation(result: Explanation) -> None:
     if result.held:
         console.print(f"{result.player_id} holds {result.award_id} since {result.unlocked_at}"
                       + (f" (game {result.game_id}, {result.source})" if result.game_id else f" ({result.source})"))
-        console.print(f"rule (catalog v{result.catalog_version}): {result.rule}")
+        version = f"catalog v{result.catalog_version}" if result.catalog_version is not None else "current catalog"
+        console.print(f"rule ({version}): {result.rule}")
         if result.values:
             console.print("values: " + ", ".join(f"{k} = {v}" for k, v in result.values.items()))
     else:

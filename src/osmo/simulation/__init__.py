@@ -1,7 +1,9 @@
-"""Seeded simulation of finished games, for demos, load tests and award tuning."""
+"""Seeded simulation of finished games, for demos, load tests and tuning the award catalog."""
 
 from osmo.simulation.simulator import (
+    GameMetadata,
     GameReport,
+    PlayerEntry,
     PlayerProfile,
     PlayerStats,
     Simulator,
@@ -9,4 +11,13 @@ from osmo.simulation.simulator import (
     simulate_game,
 )
 
-__all__ = ["GameReport", "PlayerProfile", "PlayerStats", "Simulator", "make_profile", "simulate_game"]
+__all__ = [
+    "GameMetadata",
+    "GameReport",
+    "PlayerEntry",
+    "PlayerProfile",
+    "PlayerStats",
+    "Simulator",
+    "make_profile",
+    "simulate_game",
+]

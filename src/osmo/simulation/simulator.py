@@ -12,28 +12,29 @@ the simulator's seed: how often they attack, how accurate they are, how often a 
 hard they hit, how much they rely on spells, how well they turn damage into kills, how often they
 finish a weakened enemy with a single hit, how much they help teammates and how exposed they are.
 
-Nothing is simulated attack by attack: a game is drawn at the aggregate level. Every count is a Poisson
-draw, and splitting a Poisson count at random (attacks into hits and misses, hits into headshots and
-body hits, kills into first-hit kills and the others) gives independent Poisson counts, so
+Nothing is simulated attack by attack: a game is drawn at the aggregate level, a few draws per player.
+Counts are Poisson draws, and splitting a Poisson count at random (attacks into hits and misses, hits
+into headshots and body hits, kills into first-hit kills and the others) gives independent Poisson
+counts, which is what makes the aggregate draws exact:
 
-* ``time_played``: most players play the whole game; a few join late or leave early.
+* ``time_played``: most players play the whole game; a few join late or leave early;
 * a per-game *form* scales the player's activity, and their accuracy varies a little between games;
-* ``headshots``, body hits and misses are Poisson draws over the attempts the player's rate and form
-  give; ``hits`` = headshots + body hits, ``attempted_attacks`` = hits + misses, which is the same as
-  drawing attempts, then hits among them, then headshots among those;
-* ``damage_done`` (weapon damage only) counts a headshot double; ``spells_cast`` is drawn from the
-  spell rate and ``spell_damage`` from the spell power;
-* ``kills`` is drawn with mean the lives (of 100 HP) the player's total damage is worth, times their
-  lethality (damage spread over victims who escape, or whom a teammate finishes, is lost);
-  ``first_hit_kills`` are those where the player's first hit on a weakened victim was the last;
-* ``deaths``: the other team's kills are spread over this team in proportion to exposure and time
-  played, then adjusted one by one so a team's deaths add up to exactly the other team's kills;
+* ``headshots``, body hits and misses are drawn from the player's attack rate, accuracy and headshot
+  rate; ``hits`` is headshots plus body hits, ``attempted_attacks`` is hits plus misses;
+* ``damage_done`` counts weapon damage only, a headshot counting double; ``spells_cast`` is drawn from
+  the spell rate and ``spell_damage`` follows from the spell power;
+* ``kills`` has for mean the lives (of 100 HP) that the player's total damage is worth, times their
+  lethality: damage spread over victims who escape, or whom a teammate finishes, is lost.
+  ``first_hit_kills`` are the kills where the player's first hit on a weakened victim was the last;
+* ``deaths``: the other team's kills are spread over the team in proportion to each player's risk
+  (exposure times time in action, plus a share per kill: players on a streak get hunted), so that a
+  team's deaths add up to exactly the other team's kills;
 * ``assists``: each kill made by a teammate is assisted (the player damaged the victim too) with a
   probability that grows with the player's support profile and time played.
 
-Draws read precomputed tables: quantiles of the Poisson law for means below 20 (by steps of 0.1), and of
-the standard normal law for a normal approximation above; a game of ten players takes a few tens of
-microseconds.
+The draws read precomputed tables, indexed by ``Random.getrandbits(12)``: quantiles of the standard
+normal law, and of the Poisson law for means below 40 by steps of 0.1 (a normal approximation takes
+over above). A game of ten players takes a few tens of microseconds.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from math import exp, floor, sqrt
+from math import exp, floor, inf, sqrt
+from operator import itemgetter
 from statistics import NormalDist
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 MIN_PLAYERS = 6
 MIN_TEAM_SIZE = 3
@@ -61,35 +63,31 @@ MAPS = ("Ashenvale", "Stranglethorn", "Durotar", "Elwynn", "Tanaris", "Winterspr
 
 _PARTIAL_GAME_RATE = 0.1
 _ACTIVITY_FORM_SD = 0.2
-_ACCURACY_FORM_SD = 0.08
-_KILL_EXPOSURE = 15
+_ACCURACY_FORM_SD = 0.09
+_RISK_PER_KILL_MINUTES = 5.0
 
-_QUANTILE_BITS = 12
-_QUANTILES = 1 << _QUANTILE_BITS
-_MASK = _QUANTILES - 1
+_UNIFORM_BITS = 12
+_QUANTILES = 1 << _UNIFORM_BITS
 _STEPS = 10
-_POISSON_TABLE_MAX = 40.0
-_PARTIAL_BITS = 7
-_PARTIAL_MASK = (1 << _PARTIAL_BITS) - 1
-_PARTIAL_CUT = round(_PARTIAL_GAME_RATE * (1 << _PARTIAL_BITS))
-_PLAYER_BITS = _PARTIAL_BITS + 8 * _QUANTILE_BITS
+_POISSON_TABLE_MAX = 40
 _TENTHS_PER_SECOND = _STEPS / 60
 _FORM_TENTHS_PER_SECOND = _ACTIVITY_FORM_SD * _TENTHS_PER_SECOND
 _HIT_POINTS_PER_TENTH = HIT_POINTS / _STEPS
+_RISK_PER_KILL = _RISK_PER_KILL_MINUTES * _STEPS
 
 
-def _normal_table() -> tuple[float, ...]:
+def _normal_quantiles() -> tuple[float, ...]:
     normal = NormalDist()
     return tuple(normal.inv_cdf((i + 0.5) / _QUANTILES) for i in range(_QUANTILES))
 
 
 def _poisson_quantiles(mean: float) -> bytes:
-    """The Poisson(mean) quantiles at probabilities (i + 0.5) / 4096, as bytes (values below 256)."""
+    """The quantiles of the Poisson law of ``mean`` at probabilities (i + 0.5) / 4096, as 4096 bytes."""
     table = bytearray()
     term = cumulative = exp(-mean)
     k = 0
     while len(table) < _QUANTILES:
-        covered = min(int(cumulative * _QUANTILES - 0.5) + 1, _QUANTILES) if k < 255 else _QUANTILES
+        covered = min(floor(cumulative * _QUANTILES + 0.5), _QUANTILES) if k < 255 else _QUANTILES
         table += bytes((k,)) * max(covered - len(table), 0)
         k += 1
         term *= mean / k
@@ -97,13 +95,14 @@ def _poisson_quantiles(mean: float) -> bytes:
     return bytes(table)
 
 
-_Z = _normal_table()
+_Z = _normal_quantiles()
 """Standard normal quantiles: ``_Z[bits(12)]`` is a normal draw."""
-_POISSON = tuple(_poisson_quantiles(i / _STEPS) for i in range(int(_POISSON_TABLE_MAX * _STEPS) + 1))
-"""Poisson quantiles by mean: ``_POISSON[round(10 * mean)][bits(12)]`` is a Poisson draw."""
+_POISSON = tuple(_poisson_quantiles(i / _STEPS) for i in range(_POISSON_TABLE_MAX * _STEPS))
+"""Poisson quantiles by mean, in steps of 0.1: ``_POISSON[round(10 * mean)][bits(12)]`` is a Poisson draw."""
 _TABLE_SIZE = len(_POISSON)
 _CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(24 * 60))
 _SECONDS = tuple(f"{s:02d}Z" for s in range(60))
+_by_deaths = itemgetter("deaths")
 
 
 class PlayerStats(TypedDict):
@@ -151,14 +150,14 @@ class GameReport(TypedDict):
 class PlayerProfile:
     """A player's persistent style of play, the same in every game of a simulation.
 
-    Rates are per minute played; probabilities are in ``[0, 1]``.
+    Rates are per minute played and must not be negative; probabilities are in ``[0, 1]``.
     """
 
     player_id: str
     attack_rate: float
     """Attempted weapon attacks per minute, in a game of average form."""
     accuracy: float
-    """Probability that an attempted attack hits, in an average game."""
+    """Probability that an attempted attack hits, in a game of average form."""
     headshot_rate: float
     """Probability that a hit is a headshot."""
     damage_per_hit: float
@@ -174,11 +173,24 @@ class PlayerProfile:
     support: float
     """Probability of assisting a teammate's kill, when playing the whole game."""
     exposure: float
-    """Relative risk of dying per minute played, compared with teammates."""
+    """Relative risk of dying per minute in action, compared with teammates; must be positive."""
+
+    def __post_init__(self) -> None:
+        rates = (self.attack_rate, self.damage_per_hit, self.spell_rate, self.spell_power)
+        chances = (self.accuracy, self.headshot_rate, self.lethality, self.finisher, self.support)
+        if not (
+            all(0.0 <= rate < inf for rate in rates)
+            and all(0.0 <= chance <= 1.0 for chance in chances)
+            and 0.0 < self.exposure < inf
+        ):
+            raise ValueError(f"profile of {self.player_id!r} is out of range: {self!r}")
 
 
 def make_profile(player_id: str, seed: int | None = None) -> PlayerProfile:
-    """Derive the profile of ``player_id``; the same id and seed always give the same profile."""
+    """Derive the profile of ``player_id``; the same id and seed always give the same profile.
+
+    Aggressive players attack more often and are more exposed; the other traits are independent.
+    """
     rng = random.Random(f"osmo-simulation:{seed}:{player_id}")
     aggression = rng.random()
     return PlayerProfile(
@@ -186,7 +198,7 @@ def make_profile(player_id: str, seed: int | None = None) -> PlayerProfile:
         attack_rate=1.3 + 1.3 * aggression,
         accuracy=rng.uniform(0.38, 0.54),
         headshot_rate=rng.uniform(0.06, 0.3),
-        damage_per_hit=rng.uniform(7.5, 10.0),
+        damage_per_hit=rng.uniform(8.0, 10.5),
         spell_rate=rng.uniform(0.1, 1.0),
         spell_power=rng.uniform(12.0, 24.0),
         lethality=rng.uniform(0.7, 1.0),
@@ -203,17 +215,17 @@ def simulate_game(
     started_at: datetime,
     *,
     profiles: Mapping[str, PlayerProfile] | None = None,
-    seed: int | None = None,
+    profile_seed: int | None = None,
 ) -> GameReport:
     """Simulate one game among players drawn from ``player_ids``, starting at ``started_at``.
 
-    ``profiles`` gives the players' profiles; a player missing from it gets ``make_profile(id, seed)``.
-    A naive ``started_at`` is taken as UTC; it is truncated to whole seconds.
-    Raises ``ValueError`` if ``player_ids`` holds fewer than 6 distinct players.
+    ``profiles`` gives the players' profiles; a player missing from it gets
+    ``make_profile(player_id, profile_seed)``. A naive ``started_at`` is taken as UTC; it is truncated
+    to whole seconds. Raises ``ValueError`` if ``player_ids`` holds fewer than 6 distinct players.
     """
     roster = _roster(player_ids)
     known = profiles or {}
-    table = {pid: known.get(pid) or make_profile(pid, seed) for pid in roster}
+    table = {pid: known.get(pid) or make_profile(pid, profile_seed) for pid in roster}
     report, _ = _simulate(rng, list(roster), table, game_id, _epoch_seconds(started_at))
     return report
 
@@ -221,8 +233,9 @@ def simulate_game(
 class Simulator:
     """A stream of simulated games among a fixed roster; the seed fixes teams, stats and timestamps.
 
-    Game ids are fresh on every call to :meth:`games`, even with the same seed, so two runs never
+    Game ids are fresh on every call to :meth:`games`, even with the same seed, so that two runs never
     collide in osmo; everything else in the reports repeats exactly for the same seed.
+    Raises ``ValueError`` if ``player_ids`` holds fewer than 6 distinct players.
     """
 
     def __init__(self, seed: int | None, player_ids: Sequence[str]) -> None:
@@ -243,17 +256,30 @@ class Simulator:
         return dict(self._profiles)
 
     def games(self, n: int, start: datetime) -> Iterator[GameReport]:
-        """Yield ``n`` games; the first starts at ``start``, each next one 1 to 10 minutes after the last.
+        """``n`` games, lazily: the first starts at ``start``, each next one 1 to 10 minutes after the last.
 
-        Successive calls continue the seeded stream rather than repeat it.
+        A naive ``start`` is taken as UTC. Successive calls continue the seeded stream.
         """
-        run = uuid.uuid4().hex[:12]
-        started = _epoch_seconds(start)
+        if n < 0:
+            raise ValueError(f"the number of games cannot be negative, got {n}")
+        return self._stream(n, _epoch_seconds(start), f"sim-{uuid.uuid4().hex[:12]}")
+
+    def _stream(self, n: int, started: int, run: str) -> Iterator[GameReport]:
         rng, lineup, profiles = self._rng, self._lineup, self._profiles
         for i in range(n):
-            report, finished = _simulate(rng, lineup, profiles, f"sim-{run}-{i}", started)
+            report, finished = _simulate(rng, lineup, profiles, f"{run}-{i}", started)
             started = finished + _uniform_int(rng, MIN_BREAK_S, MAX_BREAK_S)
             yield report
+
+
+class _Team(NamedTuple):
+    """One team during a game, before its deaths and assists are settled."""
+
+    ids: Sequence[str]
+    members: list[PlayerProfile]
+    stats: list[PlayerStats]
+    risks: list[float]
+    kills: int
 
 
 def _roster(player_ids: Sequence[str]) -> tuple[str, ...]:
@@ -266,7 +292,7 @@ def _roster(player_ids: Sequence[str]) -> tuple[str, ...]:
 def _epoch_seconds(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.replace(microsecond=0).timestamp())
+    return floor(moment.replace(microsecond=0).timestamp())
 
 
 def _iso(epoch: int) -> str:
@@ -305,68 +331,76 @@ def _simulate(
     size = _uniform_int(rng, MIN_TEAM_SIZE, min(MAX_TEAM_SIZE, len(lineup) // 2))
     drawn = _draw_players(rng, lineup, 2 * size)
     duration = _uniform_int(rng, MIN_DURATION_S, MAX_DURATION_S)
-    ids = (drawn[:size], drawn[size:])
-    members = ([profiles[pid] for pid in ids[0]], [profiles[pid] for pid in ids[1]])
-    sides = (
-        [_player_stats(rng, profile, duration) for profile in members[0]],
-        [_player_stats(rng, profile, duration) for profile in members[1]],
-    )
-    kills = (sum([stats["kills"] for stats in sides[0]]), sum([stats["kills"] for stats in sides[1]]))
-    _settle(rng, members[0], sides[0], kills[0], kills[1], duration)
-    _settle(rng, members[1], sides[1], kills[1], kills[0], duration)
+    home = _play(rng, drawn[:size], profiles, duration)
+    away = _play(rng, drawn[size:], profiles, duration)
+    _settle(rng, home, away.kills, duration)
+    _settle(rng, away, home.kills, duration)
     finished = started + duration
     report: GameReport = {
         "game_id": game_id,
         "started_at": _iso(started),
         "finished_at": _iso(finished),
-        "winner": _winner(rng, kills, sides),
-        "teams": [
-            [{"player_id": pid, "stats": stats} for pid, stats in zip(ids[0], sides[0], strict=True)],
-            [{"player_id": pid, "stats": stats} for pid, stats in zip(ids[1], sides[1], strict=True)],
-        ],
+        "winner": _winner(rng, home, away),
+        "teams": [_entries(home), _entries(away)],
         "metadata": {"mode": MODE, "map": MAPS[floor(rng.random() * len(MAPS))]},
     }
     return report, finished
 
 
-def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> PlayerStats:
-    """Draw what a player did to the other team; deaths and assists are filled in by :func:`_settle`.
+def _play(rng: random.Random, ids: Sequence[str], profiles: Mapping[str, PlayerProfile], duration: int) -> _Team:
+    members = [profiles[pid] for pid in ids]
+    stats: list[PlayerStats] = []
+    risks: list[float] = []
+    kills = 0
+    for member in members:
+        line, risk = _player_stats(rng, member, duration)
+        stats.append(line)
+        risks.append(risk)
+        kills += line["kills"]
+    return _Team(ids, members, stats, risks, kills)
 
-    One call to the generator gives every uniform the draws need: ``u`` holds a 7-bit one that decides
-    whether the player played the whole game, then 12-bit ones that index the quantile tables. Means
-    are counted in tenths, the step of the Poisson table.
+
+def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> tuple[PlayerStats, float]:
+    """Draw what a player did in a game, and their risk of dying; :func:`_settle` adds deaths and assists.
+
+    ``action`` is the player's time in action: their time played, scaled by their form, in tenths of a
+    minute. Means are counted in tenths, the step of the Poisson table, and ``bits(12)`` is a uniform
+    index into a quantile table.
     """
-    u = rng.getrandbits(_PLAYER_BITS)
-    played = duration if u & _PARTIAL_MASK >= _PARTIAL_CUT else _partial_time(rng, duration)
-    tenths = played * (_TENTHS_PER_SECOND + _FORM_TENTHS_PER_SECOND * _Z[u >> 7 & _MASK])
-    attacks = profile.attack_rate * tenths
-    landed = attacks * (profile.accuracy + _ACCURACY_FORM_SD * _Z[u >> 19 & _MASK])
+    bits = rng.getrandbits
+    played = duration if rng.random() >= _PARTIAL_GAME_RATE else _partial_time(rng, duration)
+    action = played * (_TENTHS_PER_SECOND + _FORM_TENTHS_PER_SECOND * _Z[bits(12)])
+    attacks = profile.attack_rate * action
+    accuracy = profile.accuracy + _ACCURACY_FORM_SD * _Z[bits(12)]
+    if not 0.0 <= accuracy <= 1.0:
+        accuracy = min(max(accuracy, 0.0), 1.0)
+    landed = attacks * accuracy
     aimed = landed * profile.headshot_rate
     i = floor(aimed + 0.5)
-    headshots = _POISSON[i][u >> 31 & _MASK] if i < _TABLE_SIZE else _large(aimed, u >> 31 & _MASK)
+    headshots = _POISSON[i][bits(12)] if i < _TABLE_SIZE else _large(aimed, bits(12))
     body = landed - aimed
     i = floor(body + 0.5)
-    hits = headshots + (_POISSON[i][u >> 43 & _MASK] if i < _TABLE_SIZE else _large(body, u >> 43 & _MASK))
+    hits = headshots + (_POISSON[i][bits(12)] if i < _TABLE_SIZE else _large(body, bits(12)))
     missed = attacks - landed
     i = floor(missed + 0.5)
-    attempts = hits + (_POISSON[i][u >> 55 & _MASK] if i < _TABLE_SIZE else _large(missed, u >> 55 & _MASK))
-    cast = profile.spell_rate * tenths
+    attempts = hits + (_POISSON[i][bits(12)] if i < _TABLE_SIZE else _large(missed, bits(12)))
+    cast = profile.spell_rate * action
     i = floor(cast + 0.5)
-    spells = _POISSON[i][u >> 67 & _MASK] if i < _TABLE_SIZE else _large(cast, u >> 67 & _MASK)
+    spells = _POISSON[i][bits(12)] if i < _TABLE_SIZE else _large(cast, bits(12))
 
     damage = floor((hits + headshots) * profile.damage_per_hit)
     spell_damage = floor(spells * profile.spell_power)
     lives = (damage + spell_damage) * profile.lethality / _HIT_POINTS_PER_TENTH
     finishes = lives * profile.finisher
     i = floor(finishes + 0.5)
-    first_hit_kills = _POISSON[i][u >> 79 & _MASK] if i < _TABLE_SIZE else _large(finishes, u >> 79 & _MASK)
+    first_hit_kills = _POISSON[i][bits(12)] if i < _TABLE_SIZE else _large(finishes, bits(12))
     lives -= finishes
     i = floor(lives + 0.5)
-    kills = first_hit_kills + (_POISSON[i][u >> 91 & _MASK] if i < _TABLE_SIZE else _large(lives, u >> 91 & _MASK))
+    kills = first_hit_kills + (_POISSON[i][bits(12)] if i < _TABLE_SIZE else _large(lives, bits(12)))
     if kills > hits + spells or first_hit_kills > hits:
         first_hit_kills = min(first_hit_kills, hits)
         kills = min(kills, hits + spells)
-    return {
+    stats: PlayerStats = {
         "attempted_attacks": attempts,
         "hits": hits,
         "damage_done": damage,
@@ -379,6 +413,7 @@ def _player_stats(rng: random.Random, profile: PlayerProfile, duration: int) -> 
         "headshots": headshots,
         "deaths": 0,
     }
+    return stats, profile.exposure * (action + _RISK_PER_KILL * kills)
 
 
 def _large(tenths: float, index: int) -> int:
@@ -392,58 +427,50 @@ def _partial_time(rng: random.Random, duration: int) -> int:
     return floor(duration * (0.3 + 0.65 * rng.random()))
 
 
-def _settle(
-    rng: random.Random,
-    members: Sequence[PlayerProfile],
-    side: Sequence[PlayerStats],
-    team_kills: int,
-    enemy_kills: int,
-    duration: int,
-) -> None:
+def _settle(rng: random.Random, team: _Team, enemy_kills: int, duration: int) -> None:
     """Fill in a team's deaths and assists, once both teams' kills are known.
 
-    The other team's kills are spread over this team in proportion to each player's exposure times
-    their engagement (attacks and spells, and kills: players on a streak get hunted): each player's
-    deaths are a Poisson draw with their share as mean, then deaths are added or removed, one at a time
-    on a random player, until the team's deaths are exactly the enemy's kills.
+    Each player's deaths are a Poisson draw with their share of the enemy's kills as mean, in proportion
+    to their risk; deaths are then added one per player in turn (the team's order is random), or taken
+    back from the players who died most, until the team's deaths are exactly the enemy's kills.
     Each kill made by a teammate is assisted (at most once per player) with a probability that grows
     with the player's support profile and time played.
     """
-    weights = [
-        member.exposure * (stats["attempted_attacks"] + stats["spells_cast"] + _KILL_EXPOSURE * stats["kills"] + 1)
-        for member, stats in zip(members, side, strict=True)
-    ]
-    death_scale = enemy_kills * _STEPS / sum(weights)
+    bits = rng.getrandbits
+    death_scale = enemy_kills * _STEPS / sum(team.risks)
     assist_scale = _STEPS / duration
-    u = rng.getrandbits(2 * _QUANTILE_BITS * len(side))
-    total = 0
-    for member, stats, weight in zip(members, side, weights, strict=True):
-        mean = weight * death_scale
+    deaths = 0
+    for member, stats, risk in zip(team.members, team.stats, team.risks, strict=True):
+        mean = risk * death_scale
         i = floor(mean + 0.5)
-        died = _POISSON[i][u & _MASK] if i < _TABLE_SIZE else _large(mean, u & _MASK)
+        died = _POISSON[i][bits(12)] if i < _TABLE_SIZE else _large(mean, bits(12))
         stats["deaths"] = died
-        total += died
-        assistable = team_kills - stats["kills"]
+        deaths += died
+        assistable = team.kills - stats["kills"]
         mean = assistable * member.support * stats["time_played"] * assist_scale
         i = floor(mean + 0.5)
-        assists = _POISSON[i][u >> 12 & _MASK] if i < _TABLE_SIZE else _large(mean, u >> 12 & _MASK)
+        assists = _POISSON[i][bits(12)] if i < _TABLE_SIZE else _large(mean, bits(12))
         stats["assists"] = assists if assists < assistable else assistable
-        u >>= 2 * _QUANTILE_BITS
-    while total < enemy_kills:
-        side[floor(rng.random() * len(side))]["deaths"] += 1
-        total += 1
-    while total > enemy_kills:
-        stats = side[floor(rng.random() * len(side))]
-        if stats["deaths"]:
-            stats["deaths"] -= 1
-            total -= 1
+    while deaths < enemy_kills:
+        for stats in team.stats[: enemy_kills - deaths]:
+            stats["deaths"] += 1
+            deaths += 1
+    while deaths > enemy_kills:
+        max(team.stats, key=_by_deaths)["deaths"] -= 1
+        deaths -= 1
 
 
-def _winner(rng: random.Random, kills: Sequence[int], sides: Sequence[Sequence[PlayerStats]]) -> int:
+def _winner(rng: random.Random, home: _Team, away: _Team) -> int:
     """The team with more kills; then the one that dealt more damage; then a coin flip."""
-    if kills[0] != kills[1]:
-        return 0 if kills[0] > kills[1] else 1
-    damage = [sum(stats["damage_done"] + stats["spell_damage"] for stats in side) for side in sides]
-    if damage[0] != damage[1]:
-        return 0 if damage[0] > damage[1] else 1
+    if home.kills != away.kills:
+        return 0 if home.kills > away.kills else 1
+    home_damage, away_damage = (
+        sum(stats["damage_done"] + stats["spell_damage"] for stats in team.stats) for team in (home, away)
+    )
+    if home_damage != away_damage:
+        return 0 if home_damage > away_damage else 1
     return floor(rng.random() * 2)
+
+
+def _entries(team: _Team) -> list[PlayerEntry]:
+    return [{"player_id": pid, "stats": stats} for pid, stats in zip(team.ids, team.stats, strict=True)]

@@ -1,0 +1,163 @@
+"""Backfill benchmark: a new career award over a long history, next to the database's own window scan.
+
+Builds (or reuses) a store of N games recorded through osmo from the simulator, adds an award on a
+career stat, and measures backfill in player-game lines per second (median of three dry runs: the scan
+is the work; then one real run), next to, in the same run, SQLite's window-function scan of the same
+lines (a cumulative sum per player ordered by position, in a plain table built for the comparison).
+
+    python benchmarks/backfill.py --games 1000000 --db /tmp/osmo-1m.db   # build once, then reuse
+    python benchmarks/backfill.py --games 2000                           # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from osmo.adapters.catalog_files import load_catalog
+from osmo.application import history
+from osmo.application.backfill import backfill
+from osmo.application.catalogs import apply_catalog
+from osmo.application.play import submissions
+from osmo.application.players import register_seed_players
+from osmo.application.recording import check_submission, record_checked
+from osmo.bootstrap import App, bootstrap
+from osmo.simulation.simulator import Simulator
+
+AWARD = """
+[awards.centurion]
+name = "Centurion"
+description = "Kill 2,000 enemies"
+rule = "career.total_kills >= 2000"
+tier = "gold"
+"""
+BUILD_BATCH = 50_000
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build(app: App, games: int, seed: int) -> None:
+    register_seed_players(app.database, app.catalog)
+    simulator = Simulator(seed, ["thrall", "rexxar", "guldan", "malfurion", "garrosh", "uther", "anduin",
+                                 "valeera", "morgl", "medivh"])
+    reports = simulator.games(games, datetime(2020, 1, 1, tzinfo=UTC))
+    started = time.perf_counter()
+    done = 0
+    while done < games:
+        batch = [next(reports) for _ in range(min(BUILD_BATCH, games - done))]
+        outcomes = [check_submission(s, app.catalog) for s in submissions(batch)]
+        record_checked(app.database, app.catalog, outcomes)
+        done += len(batch)
+        say(f"  recorded {done:,} games ({done / (time.perf_counter() - started):,.0f}/s)")
+
+
+def line_count(app: App) -> int:
+    catalog = app.catalog
+    with app.database.reader() as tx:
+        tx.views.use_catalog(catalog)
+        return sum(len(block) for block in history.blocks(tx, catalog))
+
+
+def window_table(app: App, path: str) -> int:
+    """The same lines as a plain (player, position, kills) table, for SQLite's own scan."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("DROP TABLE IF EXISTS lines")
+    conn.execute("CREATE TABLE lines (player INTEGER NOT NULL, position INTEGER NOT NULL, kills INTEGER NOT NULL)")
+    catalog = app.catalog
+    kills = catalog.game_names.index("kills")
+    rows = 0
+    with app.database.reader() as tx:
+        tx.views.use_catalog(catalog)
+        conn.execute("BEGIN")
+        for block in history.blocks(tx, catalog):
+            data = np.stack([block.keys, block.positions, block.game[:, kills]], axis=1).tolist()
+            conn.executemany("INSERT INTO lines VALUES (?, ?, ?)", data)
+            rows += len(data)
+        conn.execute("COMMIT")
+    conn.execute("CREATE INDEX lines_by_player ON lines (player, position)")
+    conn.execute("ANALYZE")
+    conn.close()
+    return rows
+
+
+WINDOW_SCAN = """
+SELECT player, min(position) FROM (
+    SELECT player, position, sum(kills) OVER (PARTITION BY player ORDER BY position) AS total_kills
+    FROM lines
+) WHERE total_kills >= 2000 GROUP BY player
+"""
+
+
+def timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--games", type=int, default=1_000_000)
+    parser.add_argument("--db", help="osmo store to build or reuse (default: a temporary file)")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    folder = tempfile.TemporaryDirectory()
+    db = args.db or str(Path(folder.name) / "osmo.db")
+    app = bootstrap(db)
+    with app.database.reader() as tx:
+        recorded = tx.views.game_count()
+    if recorded < args.games:
+        say(f"building a store of {args.games:,} games in {db}")
+        build(app, args.games - recorded, args.seed + recorded)
+    catalog_file = Path(folder.name) / "award.toml"
+    catalog_file.write_text(AWARD)
+    catalog = apply_catalog(app.database, load_catalog(str(catalog_file)))
+    app = bootstrap(db)
+    lines = line_count(app)
+    say(f"{lines:,} player-game lines; building the comparison table")
+    window_db = str(Path(folder.name) / "window.db")
+    window_table(app, window_db)
+
+    import sqlite3
+
+    scan = sqlite3.connect(window_db)
+    backfill_times, window_times = [], []
+    for attempt in range(args.repeat):
+        backfill_times.append(timed(lambda: backfill(app.database, catalog, ["centurion"], dry_run=True)))
+        window_times.append(timed(lambda: scan.execute(WINDOW_SCAN).fetchall()))
+        say(f"  run {attempt + 1}: backfill {backfill_times[-1]:.2f} s, window scan {window_times[-1]:.2f} s")
+    preview = backfill(app.database, catalog, ["centurion"], dry_run=True)
+    expected = {(r[0], r[1]) for r in scan.execute(WINDOW_SCAN).fetchall()}
+    with app.database.reader() as tx:
+        keys = {p: k for k, p in tx.views.player_keys().items()}
+    found = {(keys[g.player_id], g.game_position) for g in preview.grants}
+    if found != expected:
+        say(f"MISMATCH: backfill found {sorted(found)}, the window scan {sorted(expected)}")
+        return 1
+    real = timed(lambda: backfill(app.database, catalog, ["centurion"]))
+    b, w = statistics.median(backfill_times), statistics.median(window_times)
+    print(f"lines                 {lines:,}")
+    print(f"backfill (dry run)    {b:.3f} s median  {lines / b:,.0f} lines/s")
+    print(f"window scan (SQLite)  {w:.3f} s median  {lines / w:,.0f} lines/s")
+    print(f"ratio                 {w / b:.2f}x the window scan")
+    print(f"real backfill         {real:.3f} s, granted {len(preview.grants)} (the same players and games as the scan)")
+    folder.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
