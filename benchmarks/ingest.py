@@ -308,11 +308,94 @@ def measure_latency(run: Run) -> Outcome:
     )
 
 
+def _osmo_in_process(db: Path, synchronous: str) -> Any:
+    os.environ["OSMO_SQLITE_SYNCHRONOUS"] = synchronous
+    from osmo.application.players import register_seed_players
+    from osmo.bootstrap import bootstrap
+
+    app = bootstrap(str(db))
+    register_seed_players(app.database, app.catalog)
+    return app
+
+
+def measure_osmo_latency(run: Run) -> Outcome:
+    """osmo's own path for one game per transaction: parse, check, append, project, evaluate, commit."""
+    from osmo.adapters.report_json import ReportParser
+    from osmo.application.recording import check_submission, record_checked
+
+    db = run.workdir / "osmo-latency.db"
+    try:
+        app = _osmo_in_process(db, run.synchronous)
+        catalog = app.catalog
+        parser = ReportParser(catalog)
+
+        def append_one(line: str) -> None:
+            outcome = check_submission(parser.parse_one(line, 1), catalog)
+            record_checked(app.database, catalog, [outcome])
+
+        lines = list(islice(read_lines(run.reports), run.latency_games))
+        started = time.perf_counter()
+        p50, p99 = latency_percentiles(append_one, lines)
+        games_per_s = len(lines) / (time.perf_counter() - started)
+        app.close()
+    finally:
+        remove_database(db)
+    return Outcome("osmo, 1 game/txn", len(lines), games_per_s, p50, p99, note="in-process, one commit per game")
+
+
+def measure_phases(run: Run) -> Outcome:
+    """Where osmo's time goes on the whole file, in one process: parse (JSON + format), validate (domain
+    checks), fold/evaluate (careers projection and award policy), write (event append, SQL, commit)."""
+    from osmo.adapters.report_json import ReportParser
+    from osmo.application import projections
+    from osmo.application.recording import check_submission, record_checked
+
+    db = run.workdir / "osmo-phases.db"
+    spent = {"fold/evaluate": 0.0}
+    originals = {cls: cls.handle for cls in (projections.CareersProjection, projections.AwardPolicy)}
+
+    def timed(original: Callable[..., Any]) -> Callable[..., Any]:
+        def handle(*args: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args)
+            finally:
+                spent["fold/evaluate"] += time.perf_counter() - started
+        return handle
+
+    try:
+        app = _osmo_in_process(db, run.synchronous)
+        catalog = app.catalog
+        parser = ReportParser(catalog)
+        lines = list(read_lines(run.reports))
+        started = time.perf_counter()
+        parsed = [parser.parse_one(line, number) for number, line in enumerate(lines, 1)]
+        spent["parse"] = time.perf_counter() - started
+        started = time.perf_counter()
+        outcomes = [check_submission(submission, catalog) for submission in parsed]
+        spent["validate"] = time.perf_counter() - started
+        for cls, original in originals.items():
+            cls.handle = timed(original)  # type: ignore[method-assign]
+        started = time.perf_counter()
+        record_checked(app.database, catalog, outcomes)
+        spent["write"] = time.perf_counter() - started - spent["fold/evaluate"]
+        app.close()
+    finally:
+        for cls, original in originals.items():
+            cls.handle = original  # type: ignore[method-assign]
+        remove_database(db)
+    total = sum(spent.values())
+    breakdown = ", ".join(f"{name} {seconds / run.games * 1e6:.0f} us" for name, seconds in spent.items())
+    return Outcome("osmo phases (1 process)", run.games, run.games / total, note=f"per game: {breakdown}")
+
+
 METHODS: dict[str, tuple[str, Callable[[Run], Outcome]]] = {
     "raw": ("raw SQLite append", measure_raw),
     "eventsourcing": ("eventsourcing (SQLite)", measure_eventsourcing),
     "osmo": ("osmo record (CLI)", measure_osmo),
     "latency": ("raw SQLite append, 1 game/txn", measure_latency),
+    "osmo-latency": ("osmo, 1 game/txn", measure_osmo_latency),
+    "phases": ("osmo phases (1 process)", measure_phases),
 }
 
 

@@ -11,9 +11,12 @@ import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from osmo.adapters.report_json import ReportParser, json_lines
+from osmo.application.play import submissions
 from osmo.application.recording import Outcome, check_submission
 from osmo.domain.catalog import Catalog, catalog_from_data
 
@@ -51,3 +54,38 @@ def checked_outcomes(content: bytes, catalog: Catalog, workers: int | None = Non
                              initargs=(catalog.to_data(), catalog.version)) as pool:
         for outcomes in pool.map(_check, tasks):
             yield from outcomes
+
+
+_simulation: tuple[Catalog, Iterator[dict[str, Any]]] | None = None
+
+
+def _start_simulation(catalog_data: dict[str, Any], version: int, seed: int | None, player_ids: list[str],
+                      games: int, start: datetime) -> None:
+    from osmo.simulation.simulator import Simulator
+
+    global _simulation
+    reports: Iterator[Any] = Simulator(seed, player_ids).games(games, start)
+    _simulation = (catalog_from_data(catalog_data, version), reports)
+
+
+def _simulate_batch(count: int) -> list[Outcome]:
+    assert _simulation is not None, "worker not initialised"
+    catalog, reports = _simulation
+    return [check_submission(s, catalog) for s in submissions(islice(reports, count))]
+
+
+def simulated_batches(catalog: Catalog, seed: int | None, player_ids: Sequence[str], games: int,
+                      start: datetime, batch: int = 5_000) -> Iterator[list[Outcome]]:
+    """Simulated games, checked, in batches: one worker process plays (a seeded simulator, so the same
+    seed gives the same games) while the caller records the previous batch."""
+    counts = [min(batch, games - done) for done in range(0, games, batch)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_start_simulation,
+                             initargs=(catalog.to_data(), catalog.version, seed, list(player_ids), games,
+                                       start)) as pool:
+        pending = [pool.submit(_simulate_batch, count) for count in counts[:2]]
+        for index in range(len(counts)):
+            outcomes = pending[index].result()
+            if index + 2 < len(counts):
+                pending.append(pool.submit(_simulate_batch, counts[index + 2]))
+            yield outcomes

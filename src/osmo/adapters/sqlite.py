@@ -168,6 +168,27 @@ class SqliteEventStore:
         return int(position)
 
 
+class _Memory:
+    """What a writer remembers between its own transactions: careers, held awards, checkpoints and the
+    catalog layout. Valid while no other connection commits (``PRAGMA data_version`` tells); dropped
+    after a rollback."""
+
+    def __init__(self) -> None:
+        self.data_version = -1
+        self.catalog: Catalog | None = None
+        self.layout = 0
+        self.statements: tuple[str, str] = ("", "")
+        self.careers: dict[str, Career] = {}
+        self.keys: dict[str, int] = {}
+        self.checkpoints: dict[str, int] = {}
+        self.held: dict[str, set[str]] = {}
+
+    def forget(self) -> None:
+        self.catalog = None
+        for cache in (self.careers, self.keys, self.checkpoints, self.held):
+            cache.clear()
+
+
 class SqliteReadModels:
     """Projections in SQLite. Careers and game lines are buffered and written at commit.
 
@@ -176,22 +197,30 @@ class SqliteReadModels:
     game instead of one per player keeps ingest fast; backfill and explain unpack them in bulk.
     """
 
-    def __init__(self, conn: sqlite3.Connection, writable: bool = True) -> None:
+    def __init__(self, conn: sqlite3.Connection, writable: bool = True, memory: _Memory | None = None) -> None:
         self.conn = conn
         self.writable = writable
+        self.memory = memory or _Memory()
         self.catalog: Catalog | None = None
         self.layout = 0
-        self._careers: dict[str, Career] = {}
-        self._keys: dict[str, int] = {}
+        self._careers = self.memory.careers
+        self._keys = self.memory.keys
+        self._checkpoints = self.memory.checkpoints
+        self._held = self.memory.held
         self._dirty: dict[str, int] = {}
         self._lines: dict[int, list[GameLineRow]] = {}
-        self._checkpoints: dict[str, int] = {}
-        self._held: dict[str, set[str]] = {}
 
     # -- layout ------------------------------------------------------------------------------
     def use_catalog(self, catalog: Catalog) -> None:
         """Adopt the catalog's layout; a writer adds the career columns and the layout it lacks, a reader
         reads what is there (career stats the store does not have yet read as 0)."""
+        memory = self.memory
+        if memory.catalog is catalog:
+            self.catalog, self.layout = catalog, memory.layout
+            self._career_select, self._career_upsert = memory.statements
+            return
+        if memory.catalog is not None:
+            self._careers.clear()
         self.catalog = catalog
         have = {r[1] for r in self.conn.execute("PRAGMA table_info(careers)")}
         if self.writable:
@@ -212,6 +241,8 @@ class SqliteReadModels:
         self._career_upsert = (
             f"INSERT OR REPLACE INTO careers (player_id, position, {columns}) "
             f"VALUES ({', '.join('?' * (len(catalog.career_names) + 2))})")
+        memory.catalog, memory.layout = catalog, self.layout
+        memory.statements = (self._career_select, self._career_upsert)
 
     def _layout(self) -> Catalog:
         if self.catalog is None:
@@ -414,12 +445,13 @@ class SqliteReadModels:
     def reset(self) -> None:
         for table in ("players", "careers", "game_lines", "unlocks", "checkpoints"):
             self.conn.execute(f"DELETE FROM {table}")
-        self._careers.clear()
-        self._keys.clear()
+        catalog = self.catalog
+        self.memory.forget()
+        self.catalog = None
+        if catalog is not None:
+            self.use_catalog(catalog)
         self._dirty.clear()
         self._lines.clear()
-        self._checkpoints.clear()
-        self._held.clear()
 
 
 def _unlock(row: tuple[Any, ...]) -> UnlockRow:
@@ -427,9 +459,9 @@ def _unlock(row: tuple[Any, ...]) -> UnlockRow:
 
 
 class SqliteTransaction:
-    def __init__(self, conn: sqlite3.Connection, writable: bool) -> None:
+    def __init__(self, conn: sqlite3.Connection, writable: bool, memory: _Memory | None = None) -> None:
         self._events = SqliteEventStore(conn)
-        self._views = SqliteReadModels(conn, writable)
+        self._views = SqliteReadModels(conn, writable, memory)
 
     @property
     def events(self) -> SqliteEventStore:
@@ -446,6 +478,7 @@ class SqliteDatabase:
     def __init__(self, path: str, synchronous: str | None = None) -> None:
         self.path = path
         self.synchronous = (synchronous or os.environ.get("OSMO_SQLITE_SYNCHRONOUS") or "FULL").upper()
+        self._memory = _Memory()
         if self.synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
             raise ValueError(f"OSMO_SQLITE_SYNCHRONOUS must be FULL, NORMAL, EXTRA or OFF, not {self.synchronous!r}")
         try:
@@ -489,12 +522,21 @@ class SqliteDatabase:
             conn.execute(begin)
         except sqlite3.OperationalError as error:
             raise StoreUnavailable(f"SQLite database {self.path!r} is unavailable: {error}") from None
-        tx = SqliteTransaction(conn, writable=begin == "BEGIN IMMEDIATE")
+        writable = begin == "BEGIN IMMEDIATE"
+        memory = self._memory if writable else None
+        if memory is not None:
+            (version,) = conn.execute("PRAGMA data_version").fetchone()
+            if version != memory.data_version:
+                memory.forget()
+                memory.data_version = version
+        tx = SqliteTransaction(conn, writable, memory)
         try:
             yield tx
             tx.views.flush()
             conn.execute("COMMIT")
         except BaseException as error:
+            if memory is not None:
+                memory.forget()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(error, sqlite3.OperationalError):

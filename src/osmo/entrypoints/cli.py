@@ -13,7 +13,6 @@ import orjson
 
 from osmo.application import players as players_uc
 from osmo.application import queries
-from osmo.application.play import record_simulated
 from osmo.application.recording import BatchRejected, RecordResult, record_checked
 from osmo.bootstrap import DEFAULT_DB, App, bootstrap
 from osmo.domain.errors import InvalidInput, OsmoError, StoreUnavailable
@@ -126,17 +125,23 @@ def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> 
 @click.pass_context
 def play(ctx: click.Context, games: int, seed: int | None, as_json: bool) -> None:
     """Simulate N games between registered players and record them."""
+    from osmo.adapters.report_workers import simulated_batches
     from osmo.simulation.simulator import Simulator
 
     app = _app(ctx)
+    catalog = app.catalog
     player_ids = [p.player_id for p in players_uc.list_players(app.database)]
     try:
-        simulator = Simulator(seed, player_ids)
+        Simulator(seed, player_ids)
     except ValueError as error:
         raise InvalidInput(f"{error} (run 'osmo init' to register the seed players)") from None
-    reports: Any = simulator.games(games, datetime.now(UTC))
+    result = RecordResult()
     with render.progress_bar(games, "playing", quiet=as_json) as advance:
-        result = record_simulated(app.database, app.catalog, reports, progress=advance)
+        for batch in simulated_batches(catalog, seed, player_ids, games, datetime.now(UTC)):
+            part = record_checked(app.database, catalog, batch, progress=advance)
+            result.recorded += part.recorded
+            result.duplicates += part.duplicates
+            result.unlocked.extend(part.unlocked)
     if as_json:
         _print_json(_result_json(result))
     else:
