@@ -106,7 +106,8 @@ def recheck_after_void(tx: Transaction, catalog: Catalog, event: RecordedEvent) 
             if now is not None:
                 decided.append(ev.award_unlocked(
                     player_id, unlock.award_id, now.game_id, now.position, now.finished_at,
-                    catalog.version, source="correction", reason=why, stream_version=unlock.version + 1))
+                    unlock.catalog_version if unlock.catalog_version is not None else catalog.version,
+                    source="correction", reason=why, stream_version=unlock.version + 1))
     return decided
 
 
