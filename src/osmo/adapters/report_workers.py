@@ -38,12 +38,13 @@ def _check(lines: Sequence[tuple[int, bytes]]) -> list[Outcome]:
     return [check_submission(parser.parse_one(raw, number), catalog) for number, raw in lines]
 
 
-def checked_outcomes(content: bytes, catalog: Catalog, workers: int | None = None) -> Iterator[Outcome]:
-    """The outcome of every report in ``content``, in input order; large JSON Lines inputs are checked
-    by worker processes (one per core), anything else in this process."""
+def checked_outcomes(content: bytes, catalog: Catalog, workers: int | None = None,
+                     parallel_from: int = PARALLEL_FROM) -> Iterator[Outcome]:
+    """The outcome of every report in ``content``, in input order; large JSON Lines inputs (at least
+    ``parallel_from`` reports) are checked by worker processes (one per core), the rest in this process."""
     lines = json_lines(content)
     workers = workers or os.cpu_count() or 1
-    if lines is None or len(lines) < PARALLEL_FROM or workers < 2:
+    if lines is None or len(lines) < parallel_from or workers < 2:
         parser = ReportParser(catalog)
         for submission in parser.parse(content):
             yield check_submission(submission, catalog)
