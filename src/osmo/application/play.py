@@ -1,14 +1,12 @@
-"""Use case: simulate games between registered players and record them like a game server would."""
+"""Simulated reports fed to the record use case like a game server's: the wire format, in process."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from osmo.application.ports import Database
-from osmo.application.recording import RecordResult, Submission, record_games
-from osmo.domain.catalog import Catalog
+from osmo.application.recording import Submission
 from osmo.domain.games import GameReport, PlayerLine
 
 
@@ -22,9 +20,3 @@ def report_from_wire(data: dict[str, Any]) -> GameReport:
 def submissions(reports: Iterable[dict[str, Any]]) -> Iterator[Submission]:
     for line, data in enumerate(reports, 1):
         yield Submission(line, data["game_id"], report_from_wire(data))
-
-
-def record_simulated(database: Database, catalog: Catalog, reports: Iterable[dict[str, Any]],
-                     progress: Callable[[int], None] | None = None) -> RecordResult:
-    """Record simulated reports through the same use case as reports from a file."""
-    return record_games(database, catalog, submissions(reports), progress=progress)
