@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from osmo.domain.errors import ConcurrencyError
 from osmo.domain.events import NO_STREAM, NewEvent
 
 
-def event(stream: str, expected: int | None = NO_STREAM, data: dict[str, object] | None = None,
+def event(stream: str, expected: int | None = NO_STREAM, data: dict[str, Any] | None = None,
           event_id: uuid.UUID | None = None) -> NewEvent:
     return NewEvent(stream, "Something", data or {"n": 1}, event_id or uuid.uuid4(), expected)
 

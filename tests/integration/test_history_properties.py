@@ -32,9 +32,8 @@ from osmo.domain.rules import Arith, BoolOp, Compare, Node, Not, Num, Ref
 from tests.builders import SEED_IDS, submissions
 from tests.conftest import PgSchema, pg_admin_url
 
-HISTORY = settings(max_examples=25, deadline=None, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+SQLITE = settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+POSTGRES = settings(SQLITE, max_examples=10)
 PLAYERS = SEED_IDS[:8]
 GAME_NAMES = ("kills", "deaths", "hits", "attempted_attacks", "damage_done", "won")
 CAREER_NAMES = ("games_played", "wins", "losses", "best_win_streak", "current_win_streak", "total_kills",
@@ -150,11 +149,10 @@ def state(app: App) -> dict[str, Any]:
 
 # -- properties -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@HISTORY
-@given(reports=st.integers(1, 14).flatmap(game_reports), rule=condition(1), split=st.integers(0, 14))
-def test_backfill_grants_what_live_evaluation_grants(backend: str, reports: list[dict[str, Any]], rule: Node,
-                                                      split: int) -> None:
+histories = st.integers(1, 14).flatmap(game_reports)
+
+
+def backfill_equals_live(backend: str, reports: list[dict[str, Any]], rule: Node, split: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         user_catalog = catalog_file(Path(folder), rule)
         with fresh_app(backend) as live, fresh_app(backend) as late:
@@ -172,10 +170,7 @@ def test_backfill_grants_what_live_evaluation_grants(backend: str, reports: list
             assert again.grants == []
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@HISTORY
-@given(reports=st.integers(1, 14).flatmap(game_reports), void=st.integers(0, 13))
-def test_rebuild_gives_back_the_live_state(backend: str, reports: list[dict[str, Any]], void: int) -> None:
+def rebuild_equals_live(backend: str, reports: list[dict[str, Any]], void: int) -> None:
     from osmo.application.corrections import void_game
 
     with fresh_app(backend) as app:
@@ -187,3 +182,31 @@ def test_rebuild_gives_back_the_live_state(backend: str, reports: list[dict[str,
         assert state(app) == live
         rebuild(app.database, app.catalog)
         assert state(app) == live
+
+
+@SQLITE
+@given(reports=histories, rule=condition(1), split=st.integers(0, 14))
+def test_backfill_grants_what_live_evaluation_grants_on_sqlite(reports: list[dict[str, Any]], rule: Node,
+                                                                split: int) -> None:
+    backfill_equals_live("sqlite", reports, rule, split)
+
+
+@pytest.mark.postgres
+@POSTGRES
+@given(reports=histories, rule=condition(1), split=st.integers(0, 14))
+def test_backfill_grants_what_live_evaluation_grants_on_postgres(reports: list[dict[str, Any]], rule: Node,
+                                                                  split: int) -> None:
+    backfill_equals_live("postgres", reports, rule, split)
+
+
+@SQLITE
+@given(reports=histories, void=st.integers(0, 13))
+def test_rebuild_gives_back_the_live_state_on_sqlite(reports: list[dict[str, Any]], void: int) -> None:
+    rebuild_equals_live("sqlite", reports, void)
+
+
+@pytest.mark.postgres
+@POSTGRES
+@given(reports=histories, void=st.integers(0, 13))
+def test_rebuild_gives_back_the_live_state_on_postgres(reports: list[dict[str, Any]], void: int) -> None:
+    rebuild_equals_live("postgres", reports, void)

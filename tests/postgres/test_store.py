@@ -1,0 +1,120 @@
+"""PostgreSQL specifics beyond the shared contract: migrations under concurrent openers, snapshots,
+catalog columns, the schema keyword."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import psycopg
+import pytest
+
+from osmo.adapters.catalog_files import load_catalog
+from osmo.adapters.postgres import MIGRATIONS, PostgresDatabase
+from osmo.domain.catalog import Catalog, StatDef
+from osmo.domain.events import NO_STREAM, NewEvent
+from tests.conftest import PgSchema
+
+pytestmark = pytest.mark.postgres
+
+
+def event(stream: str) -> NewEvent:
+    return NewEvent(stream, "Something", {"n": 1}, uuid.uuid4(), NO_STREAM)
+
+
+def test_concurrent_openers_migrate_once(pg_schema: PgSchema) -> None:
+    opened: list[PostgresDatabase] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            opened.append(PostgresDatabase(pg_schema.url))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for db in opened:
+        db.close()
+    assert errors == [] and len(opened) == 6
+    with psycopg.connect(pg_schema.url) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_a_reader_sees_one_snapshot_and_cannot_write(pg_schema: PgSchema) -> None:
+    reader, writer = PostgresDatabase(pg_schema.url), PostgresDatabase(pg_schema.url)
+    try:
+        with writer.transaction() as tx:
+            tx.events.append([event("a")])
+        with reader.reader() as tx:
+            assert tx.events.last_position() == 1
+            with writer.transaction() as wtx:
+                wtx.events.append([event("b")])
+            assert [e.stream for e in tx.events.read_all()] == ["a"]
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), reader.reader() as tx:
+            tx.events.append([event("c")])
+        with reader.reader() as tx:
+            assert [e.stream for e in tx.events.read_all()] == ["a", "b"]
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_read_all_pages_through_a_long_log(pg_schema: PgSchema) -> None:
+    db = PostgresDatabase(pg_schema.url)
+    try:
+        with db.transaction() as tx:
+            tx.events.append([event(f"s{i}") for i in range(2500)])
+        with db.reader() as tx:
+            assert [e.position for e in tx.events.read_all(after=10)] == list(range(11, 2501))
+            assert [e.position for e in tx.events.read_all(after=10, limit=1200)] == list(range(11, 1211))
+    finally:
+        db.close()
+
+
+def test_a_new_stat_adds_career_columns_and_readers_see_zeros_before_a_writer_adds_them(
+        pg_schema: PgSchema) -> None:
+    base = load_catalog()
+    wider = Catalog((*base.stats, StatDef("revives")), base.awards, base.version + 1)
+    db = PostgresDatabase(pg_schema.url)
+    try:
+        with db.transaction() as tx:
+            tx.views.use_catalog(base)
+            tx.views.add_player("p1", "One", 1, "t")
+            tx.views.put_career("p1", tuple(range(len(base.career_names))), 1)
+        with db.reader() as tx:  # read-only: no column is added, the new ones read as 0
+            tx.views.use_catalog(wider)
+            career = tx.views.careers(["p1"])["p1"]
+        assert len(career) == len(wider.career_names) and career[-1] == 0 and career[-2 - len(base.stat_ids)] == 0
+        with db.transaction() as tx:
+            tx.views.use_catalog(wider)
+            tx.views.put_career("p1", tuple(range(len(wider.career_names))), 2)
+        with db.reader() as tx:
+            tx.views.use_catalog(wider)
+            assert tx.views.careers(["p1"])["p1"] == tuple(range(len(wider.career_names)))
+        with psycopg.connect(pg_schema.url) as conn:
+            columns = {r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'careers' "
+                "AND table_schema = %s", (pg_schema.name,))}
+        assert {"total_revives", "best_revives"} <= columns
+    finally:
+        db.close()
+
+
+def test_the_schema_keyword_creates_and_uses_a_schema(pg_schema: PgSchema) -> None:
+    name = f"{pg_schema.name}_kw"
+    db = PostgresDatabase(pg_schema.admin_url, schema=name)
+    try:
+        assert db.schema == name
+        with db.transaction() as tx:
+            tx.events.append([event("x")])
+    finally:
+        db.close()
+        with psycopg.connect(pg_schema.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
