@@ -23,14 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from osmo.adapters.catalog_files import load_catalog
+from osmo.adapters.report_workers import simulated_batches
 from osmo.application import history
 from osmo.application.backfill import backfill
 from osmo.application.catalogs import apply_catalog
-from osmo.application.play import submissions
-from osmo.application.players import register_seed_players
-from osmo.application.recording import check_submission, record_checked
+from osmo.application.players import list_players, register_seed_players
+from osmo.application.recording import record_checked
 from osmo.bootstrap import App, bootstrap
-from osmo.simulation.simulator import Simulator
 
 AWARD = """
 [awards.centurion]
@@ -47,16 +46,14 @@ def say(message: str) -> None:
 
 
 def build(app: App, games: int, seed: int) -> None:
+    """Record ``games`` simulated games through osmo (as ``osmo play`` does)."""
     register_seed_players(app.database, app.catalog)
-    simulator = Simulator(seed, ["thrall", "rexxar", "guldan", "malfurion", "garrosh", "uther", "anduin",
-                                 "valeera", "morgl", "medivh"])
-    reports = simulator.games(games, datetime(2020, 1, 1, tzinfo=UTC))
+    players = [p.player_id for p in list_players(app.database)]
     started = time.perf_counter()
     done = 0
-    while done < games:
-        batch = [next(reports) for _ in range(min(BUILD_BATCH, games - done))]
-        outcomes = [check_submission(s, app.catalog) for s in submissions(batch)]
-        record_checked(app.database, app.catalog, outcomes)
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    for batch in simulated_batches(app.catalog, seed, players, games, start, batch=BUILD_BATCH):
+        record_checked(app.database, app.catalog, batch)
         done += len(batch)
         say(f"  recorded {done:,} games ({done / (time.perf_counter() - started):,.0f}/s)")
 
