@@ -196,8 +196,9 @@ class ReadModelsContract:
             assert tx.views.game_count() == 2
         assert [g.position for g in stored] == [10, 12]
         assert stored[0].stat_ids == catalog.stat_ids
-        assert len(stored[0].lines) == 2 * 8 * (2 + n + 1 + c)
-        assert len(stored[1].lines) == 8 * (2 + n + 1 + c)
+        assert (stored[0].itemsize, stored[1].itemsize) == (4, 4)
+        assert len(stored[0].lines) == 2 * 4 * (2 + n + 1 + c)
+        assert len(stored[1].lines) == 4 * (2 + n + 1 + c)
 
     def test_checkpoints_commit_and_roll_back_with_the_transaction(self, database: Database) -> None:
         with database.transaction() as tx:
@@ -208,6 +209,25 @@ class ReadModelsContract:
         with database.reader() as tx:
             assert tx.views.checkpoint("careers") == 5
             assert tx.views.checkpoint("never") == 0
+
+    def test_lines_too_large_for_int32_are_stored_wide_and_scan_like_the_rest(self, database: Database) -> None:
+        from osmo.application import history
+
+        catalog = load_catalog()
+        n, c = len(catalog.stat_ids), len(catalog.career_names)
+        huge = 2**40
+        with database.transaction() as tx:
+            tx.views.use_catalog(catalog)
+            tx.views.add_player("p1", "One", 1, "t")
+            tx.views.add_game_lines([GameLineRow(10, "p1", "g10", 0, "f", (1,) * (n + 1), (3,) * c)])
+            tx.views.add_game_lines([GameLineRow(11, "p1", "g11", 0, "f", (2,) * (n + 1), (huge,) * c)])
+        with database.reader() as tx:
+            tx.views.use_catalog(catalog)
+            assert [g.itemsize for g in tx.views.stored_games(0, 10)] == [4, 8]
+            (block,) = history.blocks(tx, catalog)
+        assert block.positions.tolist() == [10, 11]
+        assert block.career_column(0).tolist() == [3, huge]
+        assert block.game_column(0).tolist() == [1, 2]
 
     def test_catalog_changes_round_trip_through_the_store(self, database: Database) -> None:
         catalog = load_catalog()

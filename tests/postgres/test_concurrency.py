@@ -98,11 +98,12 @@ def test_two_processes_recording_the_same_players(pg_schema: PgSchema) -> None:
     with psycopg.connect(pg_schema.url) as conn:
         for player, position in conn.execute("SELECT player_id, position FROM players"):
             key_to_player[position] = player
-        stored_lines = conn.execute("SELECT game_id, lines FROM game_lines ORDER BY position").fetchall()
+        stored_lines = conn.execute("SELECT game_id, lines, itemsize FROM game_lines ORDER BY position").fetchall()
     assert len(keys) == len(SEED_IDS)
-    assert [g for g, _ in stored_lines] == order
-    for game_id, blob in stored_lines:
-        stored = {key_to_player[k]: career for k, _, _, career in packing.unpack(blob, len(catalog.stat_ids))}
+    assert [g for g, _, _ in stored_lines] == order
+    for game_id, blob, itemsize in stored_lines:
+        unpacked = packing.unpack(blob, len(catalog.stat_ids), itemsize)
+        stored = {key_to_player[k]: career for k, _, _, career in unpacked}
         assert stored == snapshots[game_id], f"career snapshots of {game_id} not folded in position order"
 
     rows = {(u.player_id, u.award_id): u.game_id for rs in unlock_rows.values() for u in rs}

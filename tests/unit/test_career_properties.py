@@ -142,9 +142,11 @@ class TestPacking:
     @given(data=st.data(), stat_count=st.integers(0, 12))
     def test_unpack_reverses_pack(self, data: st.DataObject, stat_count: int) -> None:
         rows = data.draw(records(stat_count))
-        blob = packing.pack(rows)
-        assert packing.unpack(blob, stat_count) == rows
-        assert len(blob) == 8 * packing.width(stat_count) * len(rows)
+        blob, itemsize = packing.pack(rows)
+        assert packing.unpack(blob, stat_count, itemsize) == rows
+        assert len(blob) == itemsize * packing.width(stat_count) * len(rows)
+        narrow = all(-(2**31) <= v < 2**31 for key, team, game, career in rows for v in (key, team, *game, *career))
+        assert itemsize == (4 if narrow else 8)
 
     @LIGHT_PROPERTY
     @given(games=played_games())
@@ -152,11 +154,12 @@ class TestPacking:
         career, _ = replay(games)
         values, won = games[-1] if games else ((0,) * N, False)
         row = (7, 1, careers.game_vector(values, won), career)
-        assert packing.unpack(packing.pack([row]), N) == [row]
+        blob, itemsize = packing.pack([row])
+        assert packing.unpack(blob, N, itemsize) == [row]
 
     def test_the_width_counts_key_team_game_and_career(self) -> None:
         assert packing.width(N) == 2 + (N + 1) + len(CATALOG.career_names)
 
     def test_nothing_packs_to_nothing(self) -> None:
-        assert packing.pack([]) == b""
+        assert packing.pack([]) == (b"", 4)
         assert packing.unpack(b"", N) == []

@@ -137,6 +137,7 @@ MIGRATIONS: list[str] = [
     EXCEPTION WHEN others THEN NULL;  -- a server built without lz4 keeps pglz
     END $$;
     """,
+    "ALTER TABLE game_lines ADD COLUMN itemsize INTEGER NOT NULL DEFAULT 8",
 ]
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -420,12 +421,12 @@ class PostgresReadModels:
                 layout = self.layout
                 records = [
                     (position, rows[0].game_id, rows[0].finished_at, layout,
-                     packing.pack([(key(r.player_id), r.team, r.game, r.career) for r in rows]))
+                     *packing.pack([(key(r.player_id), r.team, r.game, r.career) for r in rows]))
                     for position, rows in self._lines.items()
                 ]
-                with cursor.copy("COPY game_lines (position, game_id, finished_at, layout, lines) "
+                with cursor.copy("COPY game_lines (position, game_id, finished_at, layout, lines, itemsize) "
                                  "FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(["int8", "text", "text", "int4", "bytea"])
+                    copy.set_types(["int8", "text", "text", "int4", "bytea", "int4"])
                     for record in records:
                         copy.write_row(record)
                 self._lines.clear()
@@ -499,9 +500,9 @@ class PostgresReadModels:
             size = packing.width(len(ids))
             with self.conn.cursor(name=f"osmo_stat_{uuid.uuid4().hex}", binary=True) as cursor:
                 cursor.itersize = 500
-                cursor.execute("SELECT lines FROM game_lines WHERE layout = %s", (layout,))
-                for (blob,) in cursor:
-                    if any(array("q", blob)[column::size]):
+                cursor.execute("SELECT lines, itemsize FROM game_lines WHERE layout = %s", (layout,))
+                for blob, itemsize in cursor:
+                    if any(array("i" if itemsize == 4 else "q", blob)[column::size]):
                         return True
         return False
 
@@ -523,21 +524,21 @@ class PostgresReadModels:
         layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
         with self.conn.cursor(binary=True) as cursor:
             rows = cursor.execute(
-                "SELECT position, game_id, finished_at, layout, lines FROM game_lines WHERE position > %s "
+                "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > %s "
                 "ORDER BY position LIMIT %s", (after, limit)).fetchall()
-        return [StoredGame(p, g, f, layouts[layout], blob) for p, g, f, layout, blob in rows]
+        return [StoredGame(p, g, f, layouts[layout], blob, size) for p, g, f, layout, blob, size in rows]
 
     def game_line_columns(self, after: int, limit: int) -> GameLineColumns:
         self.flush()
         layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
         with self.conn.cursor(binary=True) as cursor:
             rows = cursor.execute(
-                "SELECT position, game_id, finished_at, layout, lines FROM game_lines WHERE position > %s "
+                "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > %s "
                 "ORDER BY position LIMIT %s", (after, limit)).fetchall()
         if not rows:
-            return GameLineColumns([], [], [], [], [], layouts)
-        positions, game_ids, finished_at, layout_ids, lines = zip(*rows, strict=True)
-        return GameLineColumns(positions, game_ids, finished_at, layout_ids, lines, layouts)
+            return GameLineColumns([], [], [], [], [], [], layouts)
+        positions, game_ids, finished_at, layout_ids, lines, itemsizes = zip(*rows, strict=True)
+        return GameLineColumns(positions, game_ids, finished_at, layout_ids, lines, itemsizes, layouts)
 
     def remove_game(self, position: int) -> None:
         self.flush()
@@ -545,9 +546,9 @@ class PostgresReadModels:
 
     def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
         self.flush()
-        blob = packing.pack([(self._key(r.player_id), r.team, r.game, r.career) for r in rows])
-        self.conn.execute("UPDATE game_lines SET layout = %s, lines = %b WHERE position = %s",
-                          (self.layout, blob, rows[0].position))
+        blob, itemsize = packing.pack([(self._key(r.player_id), r.team, r.game, r.career) for r in rows])
+        self.conn.execute("UPDATE game_lines SET layout = %s, lines = %b, itemsize = %s WHERE position = %s",
+                          (self.layout, blob, itemsize, rows[0].position))
 
     def _key(self, player_id: str) -> int:
         if player_id not in self._keys:

@@ -77,6 +77,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX unlocks_by_award ON unlocks (award_id) WHERE active;
     """,
+    "ALTER TABLE game_lines ADD COLUMN itemsize INTEGER NOT NULL DEFAULT 8",
 ]
 
 
@@ -323,9 +324,9 @@ class SqliteReadModels:
         if self._lines:
             key = self._key
             layout = self.layout
-            self.conn.executemany("INSERT INTO game_lines VALUES (?, ?, ?, ?, ?)", [
+            self.conn.executemany("INSERT INTO game_lines VALUES (?, ?, ?, ?, ?, ?)", [
                 (position, rows[0].game_id, rows[0].finished_at, layout,
-                 packing.pack([(key(r.player_id), r.team, r.game, r.career) for r in rows]))
+                 *packing.pack([(key(r.player_id), r.team, r.game, r.career) for r in rows]))
                 for position, rows in self._lines.items()
             ])
             self._lines.clear()
@@ -388,8 +389,9 @@ class SqliteReadModels:
                 continue
             column = 2 + ids.index(stat_id)
             size = packing.width(len(ids))
-            for (blob,) in self.conn.execute("SELECT lines FROM game_lines WHERE layout = ?", (layout,)):
-                if any(array("q", blob)[column::size]):
+            for blob, itemsize in self.conn.execute(
+                    "SELECT lines, itemsize FROM game_lines WHERE layout = ?", (layout,)):
+                if any(array("i" if itemsize == 4 else "q", blob)[column::size]):
                     return True
         return False
 
@@ -410,20 +412,20 @@ class SqliteReadModels:
         self.flush()
         layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
         rows = self.conn.execute(
-            "SELECT position, game_id, finished_at, layout, lines FROM game_lines WHERE position > ? "
+            "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > ? "
             "ORDER BY position LIMIT ?", (after, limit))
-        return [StoredGame(p, g, f, layouts[layout], blob) for p, g, f, layout, blob in rows]
+        return [StoredGame(p, g, f, layouts[layout], blob, size) for p, g, f, layout, blob, size in rows]
 
     def game_line_columns(self, after: int, limit: int) -> GameLineColumns:
         self.flush()
         layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
         rows = self.conn.execute(
-            "SELECT position, game_id, finished_at, layout, lines FROM game_lines WHERE position > ? "
+            "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > ? "
             "ORDER BY position LIMIT ?", (after, limit)).fetchall()
         if not rows:
-            return GameLineColumns([], [], [], [], [], layouts)
-        positions, game_ids, finished_at, layout_ids, lines = zip(*rows, strict=True)
-        return GameLineColumns(positions, game_ids, finished_at, layout_ids, lines, layouts)
+            return GameLineColumns([], [], [], [], [], [], layouts)
+        positions, game_ids, finished_at, layout_ids, lines, itemsizes = zip(*rows, strict=True)
+        return GameLineColumns(positions, game_ids, finished_at, layout_ids, lines, itemsizes, layouts)
 
     def remove_game(self, position: int) -> None:
         self.flush()
@@ -431,10 +433,9 @@ class SqliteReadModels:
 
     def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
         self.flush()
-        self.conn.execute(
-            "UPDATE game_lines SET layout = ?, lines = ? WHERE position = ?",
-            (self.layout, packing.pack([(self._key(r.player_id), r.team, r.game, r.career) for r in rows]),
-             rows[0].position))
+        blob, itemsize = packing.pack([(self._key(r.player_id), r.team, r.game, r.career) for r in rows])
+        self.conn.execute("UPDATE game_lines SET layout = ?, lines = ?, itemsize = ? WHERE position = ?",
+                          (self.layout, blob, itemsize, rows[0].position))
 
     def _key(self, player_id: str) -> int:
         if player_id not in self._keys:

@@ -27,10 +27,10 @@ SCAN_GAMES = 20_000
 
 @dataclass(frozen=True)
 class LineBlock:
-    """Consecutive game lines in recorded order. ``matrix`` holds the packed records (plus a zero
-    column); ``game_cols`` / ``career_cols`` map the current catalog's names to its columns."""
+    """Consecutive game lines in recorded order. ``matrix`` holds the packed records (int32 or int64);
+    ``game_cols`` / ``career_cols`` map the current catalog's names to its columns (-1: not stored, 0)."""
 
-    matrix: Ints
+    matrix: npt.NDArray[np.integer[Any]]
     positions: Ints  # position of the game of each line
     game_cols: list[int]
     career_cols: list[int]
@@ -39,27 +39,32 @@ class LineBlock:
     def __len__(self) -> int:
         return len(self.positions)
 
+    def _column(self, column: int) -> Ints:
+        if column < 0:
+            return np.zeros(len(self.positions), dtype=np.int64)
+        return self.matrix[:, column].astype(np.int64)
+
     @property
     def keys(self) -> Ints:
-        return self.matrix[:, 0]
+        return self._column(0)
 
     @property
     def teams(self) -> Ints:
-        return self.matrix[:, 1]
+        return self._column(1)
 
     @property
     def game(self) -> Ints:
-        return self.matrix[:, self.game_cols]
+        return np.stack([self._column(c) for c in self.game_cols], axis=1)
 
     @property
     def career(self) -> Ints:
-        return self.matrix[:, self.career_cols]
+        return np.stack([self._column(c) for c in self.career_cols], axis=1)
 
     def game_column(self, index: int) -> Ints:
-        return self.matrix[:, self.game_cols[index]]
+        return self._column(self.game_cols[index])
 
     def career_column(self, index: int) -> Ints:
-        return self.matrix[:, self.career_cols[index]]
+        return self._column(self.career_cols[index])
 
 
 def _columns(stored: Sequence[str], catalog: Catalog) -> tuple[list[int], list[int]]:
@@ -80,38 +85,40 @@ def _block(rows: Sequence[StoredGame], catalog: Catalog) -> LineBlock:
     ids = {stat_ids: i for i, stat_ids in layouts.items()}
     return _columns_block(GameLineColumns(
         [r.position for r in rows], [r.game_id for r in rows], [r.finished_at for r in rows],
-        [ids[r.stat_ids] for r in rows], [r.lines for r in rows], layouts), catalog)
+        [ids[r.stat_ids] for r in rows], [r.lines for r in rows], [r.itemsize for r in rows], layouts), catalog)
 
 
 def _columns_block(columns: GameLineColumns, catalog: Catalog) -> LineBlock:
     count = len(columns)
-    layout_ids = np.fromiter(columns.layout_ids, dtype=np.int64, count=count)
+    kinds = np.fromiter(columns.layout_ids, dtype=np.int64, count=count) * 16 + np.fromiter(
+        columns.itemsizes, dtype=np.int64, count=count)
     positions = np.fromiter(columns.positions, dtype=np.int64, count=count)
     sizes = np.fromiter(map(len, columns.lines), dtype=np.int64, count=count)
     games = dict(zip(columns.positions, zip(columns.game_ids, columns.finished_at, strict=True), strict=True))
-    layouts = np.unique(layout_ids).tolist()
-    parts = []
-    for layout in layouts:
+    parts: list[LineBlock] = []
+    for kind in np.unique(kinds).tolist():
+        layout, itemsize = divmod(kind, 16)
         stat_ids = columns.layouts[layout]
         size = width(len(stat_ids))
-        selected = layout_ids == layout
-        if len(layouts) == 1:
+        selected = kinds == kind
+        if selected.all():
             blob = b"".join(columns.lines)
         else:
             blob = b"".join(columns.lines[i] for i in np.flatnonzero(selected).tolist())
-        records = np.frombuffer(blob, dtype=np.int64).reshape(-1, size)
-        matrix = np.concatenate([records, np.zeros((len(records), 1), dtype=np.int64)], axis=1)
+        dtype = np.dtype(np.int32) if itemsize == 4 else np.dtype(np.int64)
+        records: npt.NDArray[np.integer[Any]] = np.frombuffer(blob, dtype=dtype).reshape(-1, size)
         game_cols, career_cols = _columns(stat_ids, catalog)
-        line_positions = np.repeat(positions[selected], sizes[selected] // (8 * size))
-        if len(layouts) == 1:
-            return LineBlock(matrix, line_positions, game_cols, career_cols, games)
-        parts.append((line_positions, matrix[:, [0, 1, *game_cols, *career_cols, size]]))
-    game_count, career_count = len(catalog.game_names), len(catalog.career_names)
-    every = np.concatenate([p[0] for p in parts])
+        line_positions = np.repeat(positions[selected], sizes[selected] // (itemsize * size))
+        parts.append(LineBlock(records, line_positions, game_cols, career_cols, games))
+    if len(parts) == 1:
+        return parts[0]
+    game_count = len(catalog.game_names)
+    every = np.concatenate([p.positions for p in parts])
     order = np.argsort(every, kind="stable")
-    matrix = np.concatenate([p[1] for p in parts])[order]
+    matrix = np.concatenate(
+        [np.column_stack([p.keys, p.teams, p.game, p.career]) for p in parts])[order]
     return LineBlock(matrix, every[order], list(range(2, 2 + game_count)),
-                     list(range(2 + game_count, 2 + game_count + career_count)), games)
+                     list(range(2 + game_count, 2 + game_count + len(catalog.career_names))), games)
 
 
 def blocks(tx: Transaction, catalog: Catalog, after: int = 0, games: int = SCAN_GAMES) -> Iterator[LineBlock]:

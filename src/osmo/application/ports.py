@@ -83,6 +83,7 @@ class GameLineColumns:
     finished_at: Sequence[str]
     layout_ids: Sequence[int]
     lines: Sequence[bytes]
+    itemsizes: Sequence[int]  # 4 (int32) or 8 (int64) per row
     layouts: dict[int, tuple[str, ...]]  # layout id -> the stat ids of its records
 
     def __len__(self) -> int:
@@ -98,6 +99,7 @@ class StoredGame:
     finished_at: str
     stat_ids: tuple[str, ...]
     lines: bytes
+    itemsize: int = 8
 
 
 class GameLineRow(NamedTuple):

@@ -1,4 +1,7 @@
-"""The packed form of a game's lines: int64 values, one fixed-width record per player.
+"""The packed form of a game's lines: one fixed-width record of integers per player.
+
+Records are int32 when every value fits (nearly always: it halves what a scan of history reads), else
+int64; the item size is stored beside the blob.
 
 Record layout for a catalog of n stats: ``player_key, team, game[n + 1], career[5 + 2n]`` where
 ``game`` is the game vector (stats, then won) and ``career`` the snapshot after the game.
@@ -18,15 +21,19 @@ def width(stat_count: int) -> int:
     return 2 + (stat_count + 1) + (len(CAREER_BASE) + 2 * stat_count)
 
 
-def pack(records: Sequence[Record]) -> bytes:
+def pack(records: Sequence[Record]) -> tuple[bytes, int]:
+    """The records as bytes, and the item size used (4 when every value fits in int32, else 8)."""
     flat: list[int] = []
     for key, team, game, career in records:
         flat += (key, team, *game, *career)
-    return array("q", flat).tobytes()
+    try:
+        return array("i", flat).tobytes(), 4
+    except OverflowError:
+        return array("q", flat).tobytes(), 8
 
 
-def unpack(blob: bytes, stat_count: int) -> list[Record]:
-    values = array("q", blob)
+def unpack(blob: bytes, stat_count: int, itemsize: int = 8) -> list[Record]:
+    values = array("i" if itemsize == 4 else "q", blob)
     size = width(stat_count)
     game_end = 2 + stat_count + 1
     return [
