@@ -105,8 +105,9 @@ def _columns_block(columns: GameLineColumns, catalog: Catalog) -> LineBlock:
             blob = b"".join(columns.lines)
         else:
             blob = b"".join(columns.lines[i] for i in np.flatnonzero(selected).tolist())
-        dtype = np.dtype(np.int32) if itemsize == 4 else np.dtype(np.int64)
-        records: npt.NDArray[np.integer[Any]] = np.frombuffer(blob, dtype=dtype).reshape(-1, size)
+        records: npt.NDArray[np.integer[Any]] = (
+            np.frombuffer(blob, dtype=np.int32) if itemsize == 4 else np.frombuffer(blob, dtype=np.int64)
+        ).reshape(-1, size)
         game_cols, career_cols = _columns(stat_ids, catalog)
         line_positions = np.repeat(positions[selected], sizes[selected] // (itemsize * size))
         parts.append(LineBlock(records, line_positions, game_cols, career_cols, games))
