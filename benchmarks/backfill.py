@@ -7,6 +7,7 @@ lines (a cumulative sum per player ordered by position, in a plain table built f
 
     python benchmarks/backfill.py --games 1000000 --db /tmp/osmo-1m.db   # build once, then reuse
     python benchmarks/backfill.py --games 2000                           # smoke run
+    python benchmarks/backfill.py --games 1000000 --db postgresql://postgres@127.0.0.1/osmo_bench
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,36 +66,54 @@ def line_count(app: App) -> int:
         return sum(len(block) for block in history.blocks(tx, catalog))
 
 
-def window_table(app: App, path: str) -> int:
-    """The same lines as a plain (player, position, kills) table, for SQLite's own scan."""
+def _lines(app: App) -> Iterator[list[list[int]]]:
+    """(player key, position, kills) of every line, a block at a time."""
+    catalog = app.catalog
+    kills = catalog.game_names.index("kills")
+    with app.database.reader() as tx:
+        tx.views.use_catalog(catalog)
+        for block in history.blocks(tx, catalog):
+            yield np.stack([block.keys, block.positions, block.game_column(kills)], axis=1).tolist()
+
+
+def sqlite_window(app: App, path: str) -> Callable[[], list[tuple[int, int]]]:
+    """The same lines as a plain (player, position, kills) SQLite table; returns its window scan."""
     import sqlite3
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("DROP TABLE IF EXISTS lines")
     conn.execute("CREATE TABLE lines (player INTEGER NOT NULL, position INTEGER NOT NULL, kills INTEGER NOT NULL)")
-    catalog = app.catalog
-    kills = catalog.game_names.index("kills")
-    rows = 0
-    with app.database.reader() as tx:
-        tx.views.use_catalog(catalog)
-        conn.execute("BEGIN")
-        for block in history.blocks(tx, catalog):
-            data = np.stack([block.keys, block.positions, block.game[:, kills]], axis=1).tolist()
-            conn.executemany("INSERT INTO lines VALUES (?, ?, ?)", data)
-            rows += len(data)
-        conn.execute("COMMIT")
+    conn.execute("BEGIN")
+    for rows in _lines(app):
+        conn.executemany("INSERT INTO lines VALUES (?, ?, ?)", rows)
+    conn.execute("COMMIT")
     conn.execute("CREATE INDEX lines_by_player ON lines (player, position)")
     conn.execute("ANALYZE")
-    conn.close()
-    return rows
+    return lambda: conn.execute(WINDOW_SCAN).fetchall()
+
+
+def postgres_window(app: App, url: str) -> Callable[[], list[tuple[int, int]]]:
+    """The same lines as a plain PostgreSQL table next to the store; returns its window scan."""
+    import psycopg
+
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute("DROP TABLE IF EXISTS bench_lines")
+    conn.execute("CREATE TABLE bench_lines (player BIGINT NOT NULL, position BIGINT NOT NULL, kills BIGINT NOT NULL)")
+    with conn.cursor() as cursor, cursor.copy("COPY bench_lines FROM STDIN") as copy:
+        for rows in _lines(app):
+            for row in rows:
+                copy.write_row(row)
+    conn.execute("CREATE INDEX bench_lines_by_player ON bench_lines (player, position)")
+    conn.execute("VACUUM ANALYZE bench_lines")
+    query = WINDOW_SCAN.replace("FROM lines", "FROM bench_lines")
+    return lambda: [tuple(r) for r in conn.execute(query).fetchall()]
 
 
 WINDOW_SCAN = """
 SELECT player, min(position) FROM (
     SELECT player, position, sum(kills) OVER (PARTITION BY player ORDER BY position) AS total_kills
     FROM lines
-) WHERE total_kills >= 2000 GROUP BY player
+) AS running WHERE total_kills >= 2000 GROUP BY player
 """
 
 
@@ -107,7 +126,8 @@ def timed(run: Callable[[], object]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--games", type=int, default=1_000_000)
-    parser.add_argument("--db", help="osmo store to build or reuse (default: a temporary file)")
+    parser.add_argument("--db", help="osmo store to build or reuse: a SQLite file or a postgresql:// URL "
+                                     "(default: a temporary SQLite file)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
@@ -126,19 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     app = bootstrap(db)
     lines = line_count(app)
     say(f"{lines:,} player-game lines; building the comparison table")
-    window_db = str(Path(folder.name) / "window.db")
-    window_table(app, window_db)
-
-    import sqlite3
-
-    scan = sqlite3.connect(window_db)
+    postgres = db.startswith("postgresql://")
+    scan = postgres_window(app, db) if postgres else sqlite_window(app, str(Path(folder.name) / "window.db"))
+    engine = "PostgreSQL" if postgres else "SQLite"
     backfill_times, window_times = [], []
     for attempt in range(args.repeat):
         backfill_times.append(timed(lambda: backfill(app.database, catalog, ["centurion"], dry_run=True)))
-        window_times.append(timed(lambda: scan.execute(WINDOW_SCAN).fetchall()))
+        window_times.append(timed(scan))
         say(f"  run {attempt + 1}: backfill {backfill_times[-1]:.2f} s, window scan {window_times[-1]:.2f} s")
     preview = backfill(app.database, catalog, ["centurion"], dry_run=True)
-    expected = {(r[0], r[1]) for r in scan.execute(WINDOW_SCAN).fetchall()}
+    expected = {(r[0], r[1]) for r in scan()}
     with app.database.reader() as tx:
         keys = {p: k for k, p in tx.views.player_keys().items()}
     found = {(keys[g.player_id], g.game_position) for g in preview.grants}
@@ -149,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     b, w = statistics.median(backfill_times), statistics.median(window_times)
     print(f"lines                 {lines:,}")
     print(f"backfill (dry run)    {b:.3f} s median  {lines / b:,.0f} lines/s")
-    print(f"window scan (SQLite)  {w:.3f} s median  {lines / w:,.0f} lines/s")
+    print(f"window scan ({engine}) {w:.3f} s median  {lines / w:,.0f} lines/s")
     print(f"ratio                 {w / b:.2f}x the window scan")
     print(f"real backfill         {real:.3f} s, granted {len(preview.grants)} (the same players and games as the scan)")
     folder.cleanup()
