@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from osmo.adapters.catalog_files import load_catalog
-from osmo.adapters.report_workers import simulated_batches
+from osmo.adapters.play_worker import simulated_batches
 from osmo.application import history
 from osmo.application.backfill import backfill
 from osmo.application.catalogs import apply_catalog

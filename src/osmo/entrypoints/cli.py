@@ -13,7 +13,7 @@ import orjson
 
 from osmo.application import players as players_uc
 from osmo.application import queries
-from osmo.application.recording import BatchRejected, RecordResult, record_checked
+from osmo.application.recording import BatchRejected, RecordResult, record_checked, record_games
 from osmo.bootstrap import DEFAULT_DB, App, bootstrap
 from osmo.domain.errors import InvalidInput, OsmoError, StoreUnavailable
 from osmo.entrypoints import render
@@ -98,13 +98,13 @@ def _result_json(result: RecordResult) -> dict[str, Any]:
 @click.pass_context
 def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> None:
     """Record the game reports in FILE ('-' for stdin): one JSON value or JSON Lines."""
-    from osmo.adapters.report_workers import checked_outcomes
+    from osmo.adapters.report_json import ReportParser
 
     app = _app(ctx)
     catalog = app.catalog
-    content = file.read()
+    submissions = ReportParser(catalog).parse(file.read())
     try:
-        result = record_checked(app.database, catalog, checked_outcomes(content, catalog), skip_invalid=skip_invalid)
+        result = record_games(app.database, catalog, submissions, skip_invalid=skip_invalid)
     except BatchRejected as error:
         if as_json:
             _print_json(_result_json(RecordResult(rejected=error.rejected)))
@@ -125,7 +125,7 @@ def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> 
 @click.pass_context
 def play(ctx: click.Context, games: int, seed: int | None, as_json: bool) -> None:
     """Simulate N games between registered players and record them."""
-    from osmo.adapters.report_workers import simulated_batches
+    from osmo.adapters.play_worker import simulated_batches
     from osmo.simulation.simulator import Simulator
 
     app = _app(ctx)
