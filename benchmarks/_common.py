@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import random
 import sqlite3
 import statistics
+import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,8 +34,21 @@ PLAYERS = (
 )
 FIRST_GAME_START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 MODES = ("ranked", "casual")
+GAME_NAMESPACE = uuid.UUID("3f0c5a56-5b8e-4c61-9d3e-0b6f4f1d2a77")
 
 T = TypeVar("T")
+
+
+class MethodUnavailable(Exception):
+    """The method cannot run here (missing package or command)."""
+
+
+class MethodFailed(Exception):
+    """The method ran but its result is wrong."""
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _timestamp(moment: datetime) -> str:
@@ -189,3 +206,37 @@ def format_table(headers: list[str], rows: list[list[str]], right_aligned: set[i
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([render(headers), rule, *(render(row) for row in rows)])
+
+
+def eventsourcing_classes(install_hint: str, *requires: str) -> tuple[type[Any], type[Any]]:
+    """The `eventsourcing` model of the benchmarks, one `Game` aggregate per game: (Game, GameArchive).
+
+    Imported lazily because eventsourcing is an optional extra; `requires` names further modules the
+    persistence needs. Raises MethodUnavailable, with `install_hint`, when one is missing.
+    """
+    try:
+        for module in requires:
+            importlib.import_module(module)
+        return _eventsourcing_classes()
+    except ImportError as error:
+        raise MethodUnavailable(f"{error}; {install_hint}") from error
+
+
+@cache
+def _eventsourcing_classes() -> tuple[type[Any], type[Any]]:
+    """Defined once: the library registers classes by topic."""
+    from eventsourcing.application import Application
+    from eventsourcing.domain import Aggregate
+
+    class Game(Aggregate):
+        @staticmethod
+        def create_id(report: dict[str, Any]) -> uuid.UUID:
+            return uuid.uuid5(GAME_NAMESPACE, report["game_id"])
+
+        def __init__(self, report: dict[str, Any]) -> None:
+            self.report = report
+
+    class GameArchive(Application[uuid.UUID]):
+        pass
+
+    return Game, GameArchive

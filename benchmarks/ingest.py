@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -29,13 +28,17 @@ from typing import Any
 import orjson
 
 from _common import (
+    MethodFailed,
+    MethodUnavailable,
     batches,
     best_of,
     count_lines,
+    eventsourcing_classes,
     format_table,
     generate_reports,
     latency_percentiles,
     machine_info,
+    progress,
     read_lines,
     remove_database,
 )
@@ -60,15 +63,6 @@ CREATE TABLE IF NOT EXISTS events (
 INSERT_EVENT = (
     "INSERT INTO events (stream, version, type, data, metadata, event_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-GAME_NAMESPACE = uuid.UUID("3f0c5a56-5b8e-4c61-9d3e-0b6f4f1d2a77")
-
-
-class MethodUnavailable(Exception):
-    """The method cannot run here (missing package or command)."""
-
-
-class MethodFailed(Exception):
-    """The method ran but its result is wrong."""
 
 
 @dataclass
@@ -131,32 +125,6 @@ def raw_latency(reports: Path, db: Path, synchronous: str, games: int) -> tuple[
 # --- eventsourcing library -----------------------------------------------------------------------
 
 
-@cache
-def _eventsourcing_classes() -> tuple[type[Any], type[Any]]:
-    """A one-aggregate-per-game model, defined once: the library registers classes by topic.
-
-    Imported lazily because eventsourcing is an optional extra.
-    """
-    try:
-        from eventsourcing.application import Application
-        from eventsourcing.domain import Aggregate
-    except ImportError as error:
-        raise MethodUnavailable(f"{error}; install the 'bench' extra") from error
-
-    class Game(Aggregate):
-        @staticmethod
-        def create_id(report: dict[str, Any]) -> uuid.UUID:
-            return uuid.uuid5(GAME_NAMESPACE, report["game_id"])
-
-        def __init__(self, report: dict[str, Any]) -> None:
-            self.report = report
-
-    class GameArchive(Application[uuid.UUID]):
-        pass
-
-    return Game, GameArchive
-
-
 def _on_pooled_connections(app: Any, *statements: str) -> set[tuple[Any, ...]]:
     """Run statements on every pooled connection (the pool hands them out in rotation).
 
@@ -184,7 +152,7 @@ def eventsourcing_seconds(reports: Path, db: Path, synchronous: str) -> tuple[fl
     The library opens SQLite in WAL mode itself but leaves `synchronous` at SQLite's default,
     so it is set to the benchmark's mode on its pooled connections to compare like with like.
     """
-    game_class, app_class = _eventsourcing_classes()
+    game_class, app_class = eventsourcing_classes("install the 'bench' extra")
     app = app_class(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)})
     try:
         _on_pooled_connections(app, f"PRAGMA synchronous={synchronous}")
@@ -414,10 +382,6 @@ def measure(method: str, run: Run) -> Outcome:
 
 
 # --- reports and output ----------------------------------------------------------------------------
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def prepare_reports(path: Path | None, games: int | None, seed: int, workdir: Path) -> tuple[Path, int]:

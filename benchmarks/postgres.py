@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -38,12 +37,22 @@ import orjson
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from _common import batches, best_of, format_table, generate_reports, read_lines
+from _common import (
+    MethodFailed,
+    MethodUnavailable,
+    batches,
+    best_of,
+    eventsourcing_classes,
+    format_table,
+    generate_reports,
+    progress,
+    read_lines,
+)
+from osmo.adapters.postgres import EVENT_COLUMNS, EVENT_TYPES
 
 DEFAULT_GAMES = 20_000
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH_SIZE = 500
-GAME_NAMESPACE = uuid.UUID("3f0c5a56-5b8e-4c61-9d3e-0b6f4f1d2a77")
 
 # The shape of osmo's events table (src/osmo/adapters/postgres.py), lz4 included when the server has it.
 EVENTS_TABLE = """
@@ -60,22 +69,8 @@ CREATE TABLE events (
 );
 DO $$ BEGIN ALTER TABLE events ALTER COLUMN data SET COMPRESSION lz4; EXCEPTION WHEN others THEN NULL; END $$;
 """
-INSERT_EVENT = (
-    "INSERT INTO events (position, stream, version, type, data, metadata, event_id, recorded_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-)
-COPY_EVENTS = (
-    "COPY events (position, stream, version, type, data, metadata, event_id, recorded_at) FROM STDIN (FORMAT BINARY)"
-)
-EVENT_TYPES = ["int8", "text", "int4", "text", "text", "text", "uuid", "text"]
-
-
-class MethodUnavailable(Exception):
-    """The method cannot run here (missing package)."""
-
-
-class MethodFailed(Exception):
-    """The method ran but its result is wrong."""
+INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+COPY_EVENTS = f"COPY events ({EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 
 
 @dataclass
@@ -193,30 +188,6 @@ def raw_seconds(run: Run, url: str, copy: bool) -> float:
 # --- eventsourcing --------------------------------------------------------------------------------
 
 
-@cache
-def eventsourcing_classes() -> tuple[type[Any], type[Any]]:
-    """One aggregate per game, defined once (the library registers classes by topic)."""
-    try:
-        import psycopg_pool  # noqa: F401  (eventsourcing.postgres needs it: the 'postgres' extra)
-        from eventsourcing.application import Application
-        from eventsourcing.domain import Aggregate
-    except ImportError as error:
-        raise MethodUnavailable(f"{error}; install eventsourcing[postgres]") from error
-
-    class Game(Aggregate):
-        @staticmethod
-        def create_id(report: dict[str, Any]) -> uuid.UUID:
-            return uuid.uuid5(GAME_NAMESPACE, report["game_id"])
-
-        def __init__(self, report: dict[str, Any]) -> None:
-            self.report = report
-
-    class GameArchive(Application[uuid.UUID]):
-        pass
-
-    return Game, GameArchive
-
-
 def eventsourcing_env(url: str, schema: str) -> dict[str, str]:
     """The library's settings (POSTGRES_DBNAME, _HOST, _PORT, _USER, _PASSWORD, _SCHEMA) from a URL."""
     params = conninfo_to_dict(url)
@@ -232,7 +203,8 @@ def eventsourcing_env(url: str, schema: str) -> dict[str, str]:
 
 
 def eventsourcing_seconds(run: Run, schema: str) -> float:
-    game_class, app_class = eventsourcing_classes()
+    # eventsourcing.postgres needs psycopg_pool: the 'postgres' extra
+    game_class, app_class = eventsourcing_classes("install eventsourcing[postgres]", "psycopg_pool")
     app = app_class(env=eventsourcing_env(run.url, schema))
     try:
         started = time.perf_counter()
@@ -274,10 +246,6 @@ def measure(method: str, run: Run) -> Outcome:
         outcome = Outcome(label, run.games, note=f"failed ({error})")
     progress(f"{method}: {outcome.games_per_s:,.0f} games/s" if outcome.games_per_s else f"{method}: {outcome.note}")
     return outcome
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def server_info(url: str) -> dict[str, str]:

@@ -57,8 +57,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -69,9 +68,8 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
-from osmo.application.ports import GameLineColumns, GameLineRow, PlayerRow, StoredGame, UnlockRow
-from osmo.domain import packing
-from osmo.domain.career import Career
+from osmo.adapters.buffered_views import BufferedReadModels, Row, ViewCaches, unlock_row
+from osmo.application.ports import GameLineRow, PlayerRow, UnlockRow
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import ConcurrencyError, InvalidInput, StoreUnavailable
 from osmo.domain.events import NO_STREAM, NewEvent, RecordedEvent
@@ -282,7 +280,7 @@ class PostgresEventStore:
         return self.tail
 
 
-class PostgresReadModels:
+class PostgresReadModels(BufferedReadModels):
     """Projections in PostgreSQL. Careers, game lines and checkpoints are buffered and written at commit.
 
     ``game_lines`` keeps one row per game, its lines packed as int64 exactly as in SQLite (see
@@ -292,22 +290,12 @@ class PostgresReadModels:
     """
 
     def __init__(self, conn: Connection, database: PostgresDatabase, writable: bool) -> None:
+        super().__init__(writable, ViewCaches())
         self.conn = conn
         self.database = database
-        self.writable = writable
-        self.catalog: Catalog | None = None
-        self.layout = 0
         self.columns = set(database.career_columns)
         self.layouts = dict(database.layouts)
-        self._careers: dict[str, Career] = {}
-        self._keys: dict[str, int] = {}
-        self._dirty: dict[str, int] = {}
-        self._lines: dict[int, list[GameLineRow]] = {}
-        self._checkpoints: dict[str, int] = {}
         self._checkpoints_dirty: dict[str, int] = {}
-        self._held: dict[str, set[str]] = {}
-        self._career_select = ""
-        self._career_upsert = ""
 
     # -- layout ------------------------------------------------------------------------------
     def use_catalog(self, catalog: Catalog) -> None:
@@ -335,7 +323,7 @@ class PostgresReadModels:
         # A reader may run with a catalog whose columns no writer added yet: no career holds them, so 0.
         selected = ", ".join(f"c.{_quote(n)}" if n in self.columns else "0" for n in names)
         self._career_select = (
-            f"SELECT p.player_id, p.position, c.player_id, {selected} "
+            f"SELECT p.player_id, p.position, c.player_id IS NOT NULL, {selected} "
             "FROM players p LEFT JOIN careers c USING (player_id) WHERE p.player_id = ANY(%s)")
         columns = ", ".join(_quote(n) for n in names)
         self._career_upsert = (
@@ -343,17 +331,13 @@ class PostgresReadModels:
             f"VALUES ({', '.join(['%s'] * (len(names) + 2))}) ON CONFLICT (player_id) DO UPDATE SET "
             + ", ".join(f"{c} = EXCLUDED.{c}" for c in ("position", *map(_quote, names))))
 
-    def _layout(self) -> Catalog:
-        if self.catalog is None:
-            raise RuntimeError("use_catalog() must be called before reading or writing careers")
-        return self.catalog
+    def _layout_rows(self) -> list[tuple[int, str]]:
+        return self.conn.execute("SELECT id, stat_ids FROM layouts ORDER BY id").fetchall()
 
     # -- checkpoints -------------------------------------------------------------------------
-    def checkpoint(self, name: str) -> int:
-        if name not in self._checkpoints:
-            row = self.conn.execute("SELECT position FROM checkpoints WHERE name = %s", (name,)).fetchone()
-            self._checkpoints[name] = int(row[0]) if row else 0
-        return self._checkpoints[name]
+    def _stored_checkpoint(self, name: str) -> int:
+        row = self.conn.execute("SELECT position FROM checkpoints WHERE name = %s", (name,)).fetchone()
+        return int(row[0]) if row else 0
 
     def set_checkpoint(self, name: str, position: int) -> None:
         self._checkpoints[name] = position
@@ -389,41 +373,20 @@ class PostgresReadModels:
             return set()
         return {r[0] for r in self.conn.execute("SELECT player_id FROM players WHERE player_id = ANY(%s)", (ids,))}
 
+    def _stored_key(self, player_id: str) -> int:
+        row = self.conn.execute("SELECT position FROM players WHERE player_id = %s", (player_id,)).fetchone()
+        if row is None:
+            raise KeyError(player_id)
+        return int(row[0])
+
     # -- careers and game lines --------------------------------------------------------------
-    def careers(self, player_ids: Iterable[str]) -> dict[str, Career]:
-        catalog = self._layout()
-        cache = self._careers
-        missing = [p for p in player_ids if p not in cache]
-        if missing:
-            empty = (0,) * len(catalog.career_names)
-            for row in self.conn.execute(self._career_select, (missing,)):
-                self._keys[row[0]] = row[1]
-                cache[row[0]] = empty if row[2] is None else tuple(row[3:])
-            for player_id in missing:
-                cache.setdefault(player_id, empty)
-        return cache
-
-    def put_career(self, player_id: str, career: Career, position: int) -> None:
-        self._careers[player_id] = career
-        self._dirty[player_id] = position
-
-    def add_game_lines(self, rows: Sequence[GameLineRow]) -> None:
-        if rows:
-            self._lines[rows[0].position] = list(rows)
-
-    def game_lines(self, position: int) -> list[GameLineRow]:
-        return self._lines.get(position, [])
+    def _career_rows(self, player_ids: list[str]) -> Iterable[Row]:
+        return self.conn.execute(self._career_select, (player_ids,))
 
     def flush(self) -> None:
         with self.conn.cursor() as cursor:
             if self._lines:
-                key = self._key
-                layout = self.layout
-                records = [
-                    (position, rows[0].game_id, rows[0].finished_at, layout,
-                     *packing.pack([(key(r.player_id), r.team, r.game, r.career) for r in rows]))
-                    for position, rows in self._lines.items()
-                ]
+                records = self._game_line_records()
                 with cursor.copy("COPY game_lines (position, game_id, finished_at, layout, lines, itemsize) "
                                  "FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(["int8", "text", "text", "int4", "bytea", "int4"])
@@ -431,8 +394,7 @@ class PostgresReadModels:
                         copy.write_row(record)
                 self._lines.clear()
             if self._dirty:
-                careers = self._careers
-                cursor.executemany(self._career_upsert, [(p, pos, *careers[p]) for p, pos in self._dirty.items()])
+                cursor.executemany(self._career_upsert, self._career_records())
                 self._dirty.clear()
             if self._checkpoints_dirty:
                 cursor.executemany(
@@ -442,44 +404,33 @@ class PostgresReadModels:
                 self._checkpoints_dirty.clear()
 
     # -- unlocks -----------------------------------------------------------------------------
-    def held(self, player_ids: Iterable[str]) -> dict[str, set[str]]:
-        cache = self._held
-        missing = [p for p in player_ids if p not in cache]
-        if missing:
-            for player_id in missing:
-                cache[player_id] = set()
-            rows = self.conn.execute(
-                "SELECT player_id, award_id FROM unlocks WHERE active AND player_id = ANY(%s)", (missing,))
-            for player_id, award_id in rows:
-                cache[player_id].add(award_id)
-        return cache
+    def _active_awards(self, player_ids: list[str]) -> Iterable[tuple[str, str]]:
+        return self.conn.execute(
+            "SELECT player_id, award_id FROM unlocks WHERE active AND player_id = ANY(%s)", (player_ids,))
 
-    def add_unlock(self, row: UnlockRow) -> None:
+    def _store_unlock(self, row: UnlockRow) -> None:
         self.conn.execute(
             f"INSERT INTO unlocks ({UNLOCK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (player_id, award_id) DO UPDATE SET "
             + ", ".join(f"{c} = EXCLUDED.{c}" for c in UNLOCK_COLUMNS.split(", ")[2:]),
             (row.player_id, row.award_id, row.game_id, row.game_position, row.unlocked_at, row.recorded_at,
              row.catalog_version, row.source, row.version, bool(row.active), row.reason))
-        if row.active:
-            self._held.setdefault(row.player_id, set()).add(row.award_id)
 
-    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str, source: str) -> None:
+    def _store_revoke(self, player_id: str, award_id: str, version: int, reason: str, source: str) -> None:
         self.conn.execute(
             "UPDATE unlocks SET active = false, version = %s, reason = %s, source = %s "
             "WHERE player_id = %s AND award_id = %s", (version, reason, source, player_id, award_id))
-        self._held.get(player_id, set()).discard(award_id)
 
     def unlock(self, player_id: str, award_id: str) -> UnlockRow | None:
         row = self.conn.execute(f"SELECT {UNLOCK_COLUMNS} FROM unlocks WHERE player_id = %s AND award_id = %s",
                                 (player_id, award_id)).fetchone()
-        return UnlockRow(*row) if row else None
+        return unlock_row(row) if row else None
 
     def unlocks_of(self, player_id: str) -> list[UnlockRow]:
         rows = self.conn.execute(
             f"SELECT {UNLOCK_COLUMNS} FROM unlocks WHERE player_id = %s AND active "
             "ORDER BY game_position, award_id", (player_id,))
-        return [UnlockRow(*r) for r in rows]
+        return [unlock_row(r) for r in rows]
 
     def holders(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self.conn.execute(
@@ -491,20 +442,11 @@ class PostgresReadModels:
         row = self.conn.execute("SELECT count(*) FROM careers WHERE games_played > 0").fetchone()
         return int(row[0]) if row else 0
 
-    def stat_in_use(self, stat_id: str) -> bool:
-        for layout, stat_ids in self.conn.execute("SELECT id, stat_ids FROM layouts ORDER BY id").fetchall():
-            ids = orjson.loads(stat_ids)
-            if stat_id not in ids:
-                continue
-            column = 2 + ids.index(stat_id)
-            size = packing.width(len(ids))
-            with self.conn.cursor(name=f"osmo_stat_{uuid.uuid4().hex}", binary=True) as cursor:
-                cursor.itersize = 500
-                cursor.execute("SELECT lines, itemsize FROM game_lines WHERE layout = %s", (layout,))
-                for blob, itemsize in cursor:
-                    if any(array("i" if itemsize == 4 else "q", blob)[column::size]):
-                        return True
-        return False
+    def _lines_of_layout(self, layout: int) -> Generator[tuple[bytes, int], None, None]:
+        with self.conn.cursor(name=f"osmo_stat_{uuid.uuid4().hex}", binary=True) as cursor:
+            cursor.itersize = 500
+            cursor.execute("SELECT lines, itemsize FROM game_lines WHERE layout = %s", (layout,))
+            yield from cursor
 
     # -- history -----------------------------------------------------------------------------
     def award_holders(self, award_id: str) -> set[str]:
@@ -519,26 +461,11 @@ class PostgresReadModels:
     def player_keys(self) -> dict[int, str]:
         return {key: player_id for player_id, key in self.conn.execute("SELECT player_id, position FROM players")}
 
-    def stored_games(self, after: int, limit: int) -> list[StoredGame]:
-        self.flush()
-        layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
+    def _game_rows(self, after: int, limit: int) -> list[Row]:
         with self.conn.cursor(binary=True) as cursor:
-            rows = cursor.execute(
+            return cursor.execute(
                 "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > %s "
                 "ORDER BY position LIMIT %s", (after, limit)).fetchall()
-        return [StoredGame(p, g, f, layouts[layout], blob, size) for p, g, f, layout, blob, size in rows]
-
-    def game_line_columns(self, after: int, limit: int) -> GameLineColumns:
-        self.flush()
-        layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
-        with self.conn.cursor(binary=True) as cursor:
-            rows = cursor.execute(
-                "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > %s "
-                "ORDER BY position LIMIT %s", (after, limit)).fetchall()
-        if not rows:
-            return GameLineColumns([], [], [], [], [], [], layouts)
-        positions, game_ids, finished_at, layout_ids, lines, itemsizes = zip(*rows, strict=True)
-        return GameLineColumns(positions, game_ids, finished_at, layout_ids, lines, itemsizes, layouts)
 
     def remove_game(self, position: int) -> None:
         self.flush()
@@ -546,28 +473,15 @@ class PostgresReadModels:
 
     def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
         self.flush()
-        blob, itemsize = packing.pack([(self._key(r.player_id), r.team, r.game, r.career) for r in rows])
+        blob, itemsize = self._pack(rows)
         self.conn.execute("UPDATE game_lines SET layout = %s, lines = %b, itemsize = %s WHERE position = %s",
                           (self.layout, blob, itemsize, rows[0].position))
-
-    def _key(self, player_id: str) -> int:
-        if player_id not in self._keys:
-            row = self.conn.execute("SELECT position FROM players WHERE player_id = %s", (player_id,)).fetchone()
-            if row is None:
-                raise KeyError(player_id)
-            self._keys[player_id] = int(row[0])
-        return self._keys[player_id]
 
     def reset(self) -> None:
         for table in ("players", "careers", "game_lines", "unlocks", "checkpoints"):
             self.conn.execute(f"DELETE FROM {table}")
-        self._careers.clear()
-        self._keys.clear()
-        self._dirty.clear()
-        self._lines.clear()
-        self._checkpoints.clear()
+        self._forget()
         self._checkpoints_dirty.clear()
-        self._held.clear()
 
 
 class PostgresTransaction:

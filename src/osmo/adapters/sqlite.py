@@ -14,17 +14,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from osmo.application.ports import GameLineColumns, GameLineRow, PlayerRow, StoredGame, UnlockRow
-from osmo.domain import packing
-from osmo.domain.career import Career
+from osmo.adapters.buffered_views import BufferedReadModels, Row, ViewCaches, unlock_row
+from osmo.application.ports import GameLineRow, PlayerRow, UnlockRow
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import ConcurrencyError, StoreUnavailable
 from osmo.domain.events import NO_STREAM, NewEvent, RecordedEvent
@@ -169,28 +167,24 @@ class SqliteEventStore:
         return int(position)
 
 
-class _Memory:
+class _Memory(ViewCaches):
     """What a writer remembers between its own transactions: careers, held awards, checkpoints and the
     catalog layout. Valid while no other connection commits (``PRAGMA data_version`` tells); dropped
     after a rollback."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.data_version = -1
         self.catalog: Catalog | None = None
         self.layout = 0
         self.statements: tuple[str, str] = ("", "")
-        self.careers: dict[str, Career] = {}
-        self.keys: dict[str, int] = {}
-        self.checkpoints: dict[str, int] = {}
-        self.held: dict[str, set[str]] = {}
 
     def forget(self) -> None:
         self.catalog = None
-        for cache in (self.careers, self.keys, self.checkpoints, self.held):
-            cache.clear()
+        super().forget()
 
 
-class SqliteReadModels:
+class SqliteReadModels(BufferedReadModels):
     """Projections in SQLite. Careers and game lines are buffered and written at commit.
 
     ``game_lines`` keeps one row per game: the lines of its players packed as int64 (player key, team,
@@ -200,16 +194,8 @@ class SqliteReadModels:
 
     def __init__(self, conn: sqlite3.Connection, writable: bool = True, memory: _Memory | None = None) -> None:
         self.conn = conn
-        self.writable = writable
         self.memory = memory or _Memory()
-        self.catalog: Catalog | None = None
-        self.layout = 0
-        self._careers = self.memory.careers
-        self._keys = self.memory.keys
-        self._checkpoints = self.memory.checkpoints
-        self._held = self.memory.held
-        self._dirty: dict[str, int] = {}
-        self._lines: dict[int, list[GameLineRow]] = {}
+        super().__init__(writable, self.memory)
 
     # -- layout ------------------------------------------------------------------------------
     def use_catalog(self, catalog: Catalog) -> None:
@@ -245,17 +231,13 @@ class SqliteReadModels:
         memory.catalog, memory.layout = catalog, self.layout
         memory.statements = (self._career_select, self._career_upsert)
 
-    def _layout(self) -> Catalog:
-        if self.catalog is None:
-            raise RuntimeError("use_catalog() must be called before reading or writing careers")
-        return self.catalog
+    def _layout_rows(self) -> Iterable[tuple[int, str]]:
+        return self.conn.execute("SELECT id, stat_ids FROM layouts")
 
     # -- checkpoints -------------------------------------------------------------------------
-    def checkpoint(self, name: str) -> int:
-        if name not in self._checkpoints:
-            row = self.conn.execute("SELECT position FROM checkpoints WHERE name = ?", (name,)).fetchone()
-            self._checkpoints[name] = row[0] if row else 0
-        return self._checkpoints[name]
+    def _stored_checkpoint(self, name: str) -> int:
+        row = self.conn.execute("SELECT position FROM checkpoints WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else 0
 
     def set_checkpoint(self, name: str, position: int) -> None:
         self._checkpoints[name] = position
@@ -293,86 +275,50 @@ class SqliteReadModels:
                 f"SELECT player_id FROM players WHERE player_id IN ({','.join('?' * len(part))})", part))
         return found
 
+    def _stored_key(self, player_id: str) -> int:
+        row = self.conn.execute("SELECT position FROM players WHERE player_id = ?", (player_id,)).fetchone()
+        return row[0]  # type: ignore[no-any-return]
+
     # -- careers and game lines --------------------------------------------------------------
-    def careers(self, player_ids: Iterable[str]) -> dict[str, Career]:
-        catalog = self._layout()
-        cache = self._careers
-        missing = [p for p in player_ids if p not in cache]
-        if missing:
-            empty = (0,) * len(catalog.career_names)
-            for start in range(0, len(missing), CHUNK):
-                part = missing[start:start + CHUNK]
-                for row in self.conn.execute(self._career_select + f"({','.join('?' * len(part))})", part):
-                    self._keys[row[0]] = row[1]
-                    cache[row[0]] = tuple(row[3:]) if row[2] else empty
-            for player_id in missing:
-                cache.setdefault(player_id, empty)
-        return cache
-
-    def put_career(self, player_id: str, career: Career, position: int) -> None:
-        self._careers[player_id] = career
-        self._dirty[player_id] = position
-
-    def add_game_lines(self, rows: Sequence[GameLineRow]) -> None:
-        if rows:
-            self._lines[rows[0].position] = list(rows)
-
-    def game_lines(self, position: int) -> list[GameLineRow]:
-        return self._lines.get(position, [])
+    def _career_rows(self, player_ids: list[str]) -> Iterator[Row]:
+        for start in range(0, len(player_ids), CHUNK):
+            part = player_ids[start:start + CHUNK]
+            yield from self.conn.execute(self._career_select + f"({','.join('?' * len(part))})", part)
 
     def flush(self) -> None:
         if self._lines:
-            key = self._key
-            layout = self.layout
-            self.conn.executemany("INSERT INTO game_lines VALUES (?, ?, ?, ?, ?, ?)", [
-                (position, rows[0].game_id, rows[0].finished_at, layout,
-                 *packing.pack([(key(r.player_id), r.team, r.game, r.career) for r in rows]))
-                for position, rows in self._lines.items()
-            ])
+            self.conn.executemany("INSERT INTO game_lines VALUES (?, ?, ?, ?, ?, ?)", self._game_line_records())
             self._lines.clear()
         if self._dirty:
-            careers = self._careers
-            self.conn.executemany(
-                self._career_upsert, [(p, pos, *careers[p]) for p, pos in self._dirty.items()])
+            self.conn.executemany(self._career_upsert, self._career_records())
             self._dirty.clear()
 
     # -- unlocks -----------------------------------------------------------------------------
-    def held(self, player_ids: Iterable[str]) -> dict[str, set[str]]:
-        cache = self._held
-        missing = [p for p in player_ids if p not in cache]
-        if missing:
-            for player_id in missing:
-                cache[player_id] = set()
-            rows = self.conn.execute(
-                "SELECT player_id, award_id FROM unlocks WHERE active AND player_id IN "
-                f"({','.join('?' * len(missing))})", missing)
-            for player_id, award_id in rows:
-                cache[player_id].add(award_id)
-        return cache
+    def _active_awards(self, player_ids: list[str]) -> Iterable[tuple[str, str]]:
+        return self.conn.execute(
+            "SELECT player_id, award_id FROM unlocks WHERE active AND player_id IN "
+            f"({','.join('?' * len(player_ids))})", player_ids)
 
-    def add_unlock(self, row: UnlockRow) -> None:
+    def _store_unlock(self, row: UnlockRow) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO unlocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (row.player_id, row.award_id, row.game_id, row.game_position, row.unlocked_at, row.recorded_at,
              row.catalog_version, row.source, row.version, int(row.active), row.reason))
-        if row.active:
-            self._held.setdefault(row.player_id, set()).add(row.award_id)
 
-    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str, source: str) -> None:
+    def _store_revoke(self, player_id: str, award_id: str, version: int, reason: str, source: str) -> None:
         self.conn.execute(
             "UPDATE unlocks SET active = 0, version = ?, reason = ?, source = ? WHERE player_id = ? AND award_id = ?",
             (version, reason, source, player_id, award_id))
-        self._held.get(player_id, set()).discard(award_id)
 
     def unlock(self, player_id: str, award_id: str) -> UnlockRow | None:
         row = self.conn.execute("SELECT * FROM unlocks WHERE player_id = ? AND award_id = ?",
                                 (player_id, award_id)).fetchone()
-        return _unlock(row) if row else None
+        return unlock_row(row) if row else None
 
     def unlocks_of(self, player_id: str) -> list[UnlockRow]:
         rows = self.conn.execute(
             "SELECT * FROM unlocks WHERE player_id = ? AND active ORDER BY game_position, award_id", (player_id,))
-        return [_unlock(r) for r in rows]
+        return [unlock_row(r) for r in rows]
 
     def holders(self) -> dict[str, int]:
         return dict(self.conn.execute(
@@ -382,18 +328,8 @@ class SqliteReadModels:
         (count,) = self.conn.execute("SELECT count(*) FROM careers WHERE games_played > 0").fetchone()
         return int(count)
 
-    def stat_in_use(self, stat_id: str) -> bool:
-        for layout, stat_ids in self.conn.execute("SELECT id, stat_ids FROM layouts"):
-            ids = orjson.loads(stat_ids)
-            if stat_id not in ids:
-                continue
-            column = 2 + ids.index(stat_id)
-            size = packing.width(len(ids))
-            for blob, itemsize in self.conn.execute(
-                    "SELECT lines, itemsize FROM game_lines WHERE layout = ?", (layout,)):
-                if any(array("i" if itemsize == 4 else "q", blob)[column::size]):
-                    return True
-        return False
+    def _lines_of_layout(self, layout: int) -> Generator[tuple[bytes, int], None, None]:
+        yield from self.conn.execute("SELECT lines, itemsize FROM game_lines WHERE layout = ?", (layout,))
 
     # -- history -----------------------------------------------------------------------------
     def award_holders(self, award_id: str) -> set[str]:
@@ -408,24 +344,10 @@ class SqliteReadModels:
     def player_keys(self) -> dict[int, str]:
         return {key: player_id for player_id, key in self.conn.execute("SELECT player_id, position FROM players")}
 
-    def stored_games(self, after: int, limit: int) -> list[StoredGame]:
-        self.flush()
-        layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
-        rows = self.conn.execute(
-            "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > ? "
-            "ORDER BY position LIMIT ?", (after, limit))
-        return [StoredGame(p, g, f, layouts[layout], blob, size) for p, g, f, layout, blob, size in rows]
-
-    def game_line_columns(self, after: int, limit: int) -> GameLineColumns:
-        self.flush()
-        layouts = {i: tuple(orjson.loads(ids)) for i, ids in self.conn.execute("SELECT id, stat_ids FROM layouts")}
-        rows = self.conn.execute(
+    def _game_rows(self, after: int, limit: int) -> list[Row]:
+        return self.conn.execute(
             "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > ? "
             "ORDER BY position LIMIT ?", (after, limit)).fetchall()
-        if not rows:
-            return GameLineColumns([], [], [], [], [], [], layouts)
-        positions, game_ids, finished_at, layout_ids, lines, itemsizes = zip(*rows, strict=True)
-        return GameLineColumns(positions, game_ids, finished_at, layout_ids, lines, itemsizes, layouts)
 
     def remove_game(self, position: int) -> None:
         self.flush()
@@ -433,30 +355,18 @@ class SqliteReadModels:
 
     def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
         self.flush()
-        blob, itemsize = packing.pack([(self._key(r.player_id), r.team, r.game, r.career) for r in rows])
+        blob, itemsize = self._pack(rows)
         self.conn.execute("UPDATE game_lines SET layout = ?, lines = ?, itemsize = ? WHERE position = ?",
                           (self.layout, blob, itemsize, rows[0].position))
-
-    def _key(self, player_id: str) -> int:
-        if player_id not in self._keys:
-            row = self.conn.execute("SELECT position FROM players WHERE player_id = ?", (player_id,)).fetchone()
-            self._keys[player_id] = row[0]
-        return self._keys[player_id]
 
     def reset(self) -> None:
         for table in ("players", "careers", "game_lines", "unlocks", "checkpoints"):
             self.conn.execute(f"DELETE FROM {table}")
         catalog = self.catalog
-        self.memory.forget()
+        self._forget()
         self.catalog = None
         if catalog is not None:
             self.use_catalog(catalog)
-        self._dirty.clear()
-        self._lines.clear()
-
-
-def _unlock(row: tuple[Any, ...]) -> UnlockRow:
-    return UnlockRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]), row[10])
 
 
 class SqliteTransaction:
