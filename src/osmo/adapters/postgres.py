@@ -283,10 +283,10 @@ class PostgresEventStore:
 class PostgresReadModels(BufferedReadModels):
     """Projections in PostgreSQL. Careers, game lines and checkpoints are buffered and written at commit.
 
-    ``game_lines`` keeps one row per game, its lines packed as int64 exactly as in SQLite (see
-    ``osmo.domain.packing``). ``careers`` has one BIGINT column per career stat, added by ``use_catalog``.
-    What this transaction learns about the schema (columns, layouts) is shared with later transactions
-    of the same ``PostgresDatabase`` once it commits.
+    ``game_lines`` keeps one row per game, its lines packed exactly as in SQLite (int32, or int64 when a
+    value needs it; see ``osmo.domain.packing``). ``careers`` has one BIGINT column per career stat, added
+    by ``use_catalog``. What this transaction learns about the schema (columns, layouts) is shared with
+    later transactions of the same ``PostgresDatabase`` once it commits.
     """
 
     def __init__(self, conn: Connection, database: PostgresDatabase, writable: bool) -> None:

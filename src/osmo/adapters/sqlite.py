@@ -187,7 +187,7 @@ class _Memory(ViewCaches):
 class SqliteReadModels(BufferedReadModels):
     """Projections in SQLite. Careers and game lines are buffered and written at commit.
 
-    ``game_lines`` keeps one row per game: the lines of its players packed as int64 (player key, team,
+    ``game_lines`` keeps one row per game: the lines of its players packed as int32 or int64 (player key, team,
     the game vector, the career snapshot after the game; see ``osmo.domain.packing``). One row per
     game instead of one per player keeps ingest fast; backfill and explain unpack them in bulk.
     """
