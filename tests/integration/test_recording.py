@@ -179,3 +179,32 @@ class TestQueries:
         shown = {a.id: a for a in profile(app.database, app.catalog, "thrall").awards}["untouchable"]
         assert shown.unlocked and shown.name == "Untouchable"
 
+
+
+class TestTwoWriters:
+    def test_a_writer_with_an_older_catalog_uses_the_stored_one_and_keeps_newer_career_stats(
+            self, backend_url: str, tmp_path: Path) -> None:
+        from osmo.bootstrap import bootstrap
+
+        first, second = bootstrap(backend_url), bootstrap(backend_url)
+        try:
+            old = first.catalog
+            from osmo.application.players import register_seed_players
+
+            register_seed_players(first.database, old)
+            record_games(first.database, old, submissions(wire_report("g1")))
+            user = tmp_path / "catalog.toml"
+            user.write_text('[stats.blocks]\ndescription = "Attacks blocked"\n')
+            new = apply_catalog(second.database, load_catalog(str(user)))
+            record_games(second.database, new, submissions(wire_report("g2", stats={"thrall": {"blocks": 7}})))
+            result = record_games(first.database, old, submissions(wire_report("g3", stats={"thrall": {}})))
+            assert result.recorded == 1
+            career = profile(second.database, new, "thrall").career
+            assert career["games_played"] == 3
+            assert (career["total_blocks"], career["best_blocks"]) == (7, 7)
+            with second.database.reader() as tx:
+                (g3,) = tx.events.read_stream("game-g3")
+            assert g3.metadata["catalog_version"] == new.version
+        finally:
+            first.close()
+            second.close()

@@ -225,9 +225,11 @@ class SqliteReadModels(BufferedReadModels):
         self._career_select = (
             f"SELECT p.player_id, p.position, c.player_id IS NOT NULL, {selected} "
             "FROM players p LEFT JOIN careers c USING (player_id) WHERE p.player_id IN ")
+        updates = ", ".join(f"{n} = excluded.{n}" for n in ("position", *catalog.career_names))
         self._career_upsert = (
-            f"INSERT OR REPLACE INTO careers (player_id, position, {columns}) "
-            f"VALUES ({', '.join('?' * (len(catalog.career_names) + 2))})")
+            f"INSERT INTO careers (player_id, position, {columns}) "
+            f"VALUES ({', '.join('?' * (len(catalog.career_names) + 2))}) "
+            f"ON CONFLICT (player_id) DO UPDATE SET {updates}")
         memory.catalog, memory.layout = catalog, self.layout
         memory.statements = (self._career_select, self._career_upsert)
 

@@ -83,6 +83,9 @@ def backfill(database: Database, catalog: Catalog, award_ids: Sequence[str] = ()
                 previous = tx.views.unlock(grant.player_id, grant.award)
                 if previous is not None and (previous.active or previous.source == "operator"):
                     continue
+                still_there = tx.views.stored_games(grant.game_position - 1, 1)
+                if not still_there or still_there[0].position != grant.game_position:
+                    continue
                 new.append(ev.award_unlocked(grant.player_id, grant.award, grant.game_id, grant.game_position,
                                              grant.unlocked_at, catalog.version, source="backfill",
                                              stream_version=previous.version if previous else ev.NO_STREAM))

@@ -17,6 +17,16 @@ def stored_catalog(tx: Transaction) -> Catalog | None:
     return catalog_from_data(data["catalog"], data["version"])
 
 
+def catalog_in_effect(tx: Transaction, catalog: Catalog) -> Catalog:
+    """``catalog``, or the stored one when another process stored a newer version since it was loaded:
+    writers always fold and evaluate with the catalog in effect when they commit."""
+    stream = tx.events.read_stream(ev.CATALOG_STREAM)
+    if not stream or stream[-1].data["version"] <= catalog.version:
+        return catalog
+    data = stream[-1].data
+    return catalog_from_data(data["catalog"], data["version"])
+
+
 def apply_catalog(database: Database, proposed: Catalog) -> Catalog:
     """Make ``proposed`` the catalog in effect, storing a new version if it differs from the stored one.
 

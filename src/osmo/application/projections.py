@@ -102,8 +102,11 @@ class AwardPolicy:
 
     def __init__(self) -> None:
         self._pending: dict[str, set[str]] = {}
+        self._tx: Transaction | None = None
 
     def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
+        if tx is not self._tx:
+            self._tx, self._pending = tx, {}
         if event.type == ev.GAME_VOIDED:
             from osmo.application.corrections import recheck_after_void
 

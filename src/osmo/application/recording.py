@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from osmo.application.catalogs import catalog_in_effect
 from osmo.application.ports import Database, Transaction
 from osmo.application.projections import dispatch, live_subscribers
 from osmo.domain import events as ev
@@ -122,14 +123,17 @@ def record_checked(
     if result.rejected and not skip_invalid:
         raise BatchRejected(result.rejected)
     subscribers = live_subscribers()
+    stat_ids = catalog.stat_ids  # the order of the checked games' values
+    in_effect = catalog
     for start in range(0, len(checked), chunk_size):
         chunk = checked[start:start + chunk_size]
         with database.transaction() as tx:
-            tx.views.use_catalog(catalog)
+            in_effect = catalog_in_effect(tx, in_effect)
+            tx.views.use_catalog(in_effect)
             fresh = _drop_recorded(tx, chunk, catalog, result)
-            stat_ids = catalog.stat_ids
-            recorded = tx.events.append([ev.game_recorded(c.game.to_data(stat_ids), catalog.version) for c in fresh])
-            decided = dispatch(tx, recorded, catalog, subscribers)
+            recorded = tx.events.append(
+                [ev.game_recorded(c.game.to_data(stat_ids), in_effect.version) for c in fresh])
+            decided = dispatch(tx, recorded, in_effect, subscribers)
         result.recorded += len(recorded)
         result.unlocked.extend(
             Unlock(e.data["player_id"], e.data["award_id"], e.data["game_id"])
