@@ -6,11 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from osmo.application import history
+from osmo.application.lookups import known_award
 from osmo.application.ports import Database
 from osmo.application.projections import dispatch, live_subscribers, projections
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog, CompiledAward
-from osmo.domain.errors import InvalidInput, UnknownAward
+from osmo.domain.errors import InvalidInput
 
 WRITE_CHUNK = 1_000
 REPLAY_CHUNK = 5_000
@@ -42,9 +43,7 @@ def _awards(catalog: Catalog, award_ids: Sequence[str]) -> list[CompiledAward]:
         return list(catalog.active())
     chosen = []
     for award_id in award_ids:
-        award = catalog.award(award_id)
-        if award is None:
-            raise UnknownAward(f"no award has the id {award_id!r} (see 'osmo awards')")
+        award = known_award(catalog, award_id)
         if award.definition.retired:
             raise InvalidInput(f"award {award_id!r} is retired: it is no longer granted")
         chosen.append(award)

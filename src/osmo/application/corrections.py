@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 import numpy as np
 
 from osmo.application import history
+from osmo.application.lookups import known_award, known_player
 from osmo.application.ports import Database, GameLineRow, Transaction
 from osmo.application.projections import dispatch, live_subscribers
 from osmo.domain import events as ev
 from osmo.domain import rules
 from osmo.domain.catalog import Catalog
-from osmo.domain.errors import InvalidInput, UnknownAward, UnknownPlayer
+from osmo.domain.errors import InvalidInput
 from osmo.domain.events import NewEvent, RecordedEvent
 from osmo.domain.games import line_values
 
@@ -130,12 +131,8 @@ def _rules_by_version(tx: Transaction, catalog: Catalog) -> Callable[[str, int |
 
 
 def _player_and_award(tx: Transaction, catalog: Catalog, award_id: str, player: str) -> str:
-    if catalog.award(award_id) is None:
-        raise UnknownAward(f"no award has the id {award_id!r} (see 'osmo awards')")
-    found = tx.views.find_player(player)
-    if found is None:
-        raise UnknownPlayer(f"no player has the id or name {player!r}")
-    return found.player_id
+    known_award(catalog, award_id)
+    return known_player(tx, player).player_id
 
 
 def grant(database: Database, catalog: Catalog, award_id: str, player: str, reason: str) -> None:

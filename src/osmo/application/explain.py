@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from osmo.application import history
+from osmo.application.lookups import known_award, known_player
 from osmo.application.ports import Database, Transaction
 from osmo.application.queries import Progress, progress_of
 from osmo.domain import events as ev
 from osmo.domain import rules
 from osmo.domain.catalog import Catalog
-from osmo.domain.errors import UnknownAward, UnknownPlayer
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +91,10 @@ def explain(database: Database, catalog: Catalog, award_id: str, player: str) ->
     """For a held award: the game that earned it, the rule as it was in the catalog version that granted
     it, and the values that satisfied it. For a locked one: the game where the player met the most of
     the rule's conditions, and the current progress. Grants, revocations and moves are listed too."""
-    award = catalog.award(award_id)
-    if award is None:
-        raise UnknownAward(f"no award has the id {award_id!r} (see 'osmo awards')")
+    award = known_award(catalog, award_id)
     with database.reader() as tx:
         tx.views.use_catalog(catalog)
-        found = tx.views.find_player(player)
-        if found is None:
-            raise UnknownPlayer(f"no player has the id or name {player!r}")
-        player_id = found.player_id
+        player_id = known_player(tx, player).player_id
         unlock = tx.views.unlock(player_id, award_id)
         story = [
             HistoryEntry(e.type, e.data.get("unlocked_at", e.recorded_at), e.data.get("game_id"),

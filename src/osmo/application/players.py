@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from osmo.application.lookups import known_player
 from osmo.application.ports import Database, PlayerRow
 from osmo.application.projections import dispatch, live_subscribers
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
-from osmo.domain.errors import InvalidInput, PlayerExists, UnknownPlayer
+from osmo.domain.errors import InvalidInput, PlayerExists
 
 MAX_NAME = 64
 MAX_ID = 128
@@ -61,7 +62,4 @@ def list_players(database: Database) -> list[PlayerRow]:
 def find_player(database: Database, key: str) -> PlayerRow:
     """A player by id, or by name when no player has that id."""
     with database.reader() as tx:
-        player = tx.views.find_player(key)
-    if player is None:
-        raise UnknownPlayer(f"no player has the id or name {key!r}")
-    return player
+        return known_player(tx, key)

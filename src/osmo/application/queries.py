@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from osmo.application.lookups import known_award, known_player
 from osmo.application.ports import Database, UnlockRow
 from osmo.domain.career import Career, as_dict
 from osmo.domain.catalog import Catalog, CompiledAward
-from osmo.domain.errors import UnknownAward, UnknownPlayer
 
 HIDDEN = "???"
 
@@ -89,9 +89,7 @@ def profile(database: Database, catalog: Catalog, key: str) -> Profile:
     """
     with database.reader() as tx:
         tx.views.use_catalog(catalog)
-        player = tx.views.find_player(key)
-        if player is None:
-            raise UnknownPlayer(f"no player has the id or name {key!r}")
+        player = known_player(tx, key)
         career = tx.views.careers([player.player_id])[player.player_id]
         unlocks = {u.award_id: u for u in tx.views.unlocks_of(player.player_id)}
     statuses = [
@@ -105,14 +103,10 @@ def profile(database: Database, catalog: Catalog, key: str) -> Profile:
 
 def check_award(database: Database, catalog: Catalog, award_id: str, key: str) -> AwardStatus:
     """Whether a player holds an award, with progress when it is locked."""
-    award = catalog.award(award_id)
-    if award is None:
-        raise UnknownAward(f"no award has the id {award_id!r} (see 'osmo awards')")
+    award = known_award(catalog, award_id)
     with database.reader() as tx:
         tx.views.use_catalog(catalog)
-        player = tx.views.find_player(key)
-        if player is None:
-            raise UnknownPlayer(f"no player has the id or name {key!r}")
+        player = known_player(tx, key)
         career = tx.views.careers([player.player_id])[player.player_id]
         unlock = tx.views.unlock(player.player_id, award_id)
         if unlock is not None and not unlock.active:
