@@ -62,7 +62,7 @@ def build(app: App, games: int, seed: int) -> None:
 def line_count(app: App) -> int:
     catalog = app.catalog
     with app.database.reader() as tx:
-        tx.views.use_catalog(catalog)
+        tx.careers.use_catalog(catalog)
         return sum(len(block) for block in history.blocks(tx, catalog))
 
 
@@ -71,7 +71,7 @@ def _lines(app: App) -> Iterator[list[list[int]]]:
     catalog = app.catalog
     kills = catalog.game_names.index("kills")
     with app.database.reader() as tx:
-        tx.views.use_catalog(catalog)
+        tx.careers.use_catalog(catalog)
         for block in history.blocks(tx, catalog):
             yield np.stack([block.keys, block.positions, block.game_column(kills)], axis=1).tolist()
 
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     db = args.db or str(Path(folder.name) / "osmo.db")
     app = bootstrap(db)
     with app.database.reader() as tx:
-        recorded = tx.views.game_count()
+        recorded = tx.lines.game_count()
     if recorded < args.games:
         say(f"building a store of {args.games:,} games in {db}")
         build(app, args.games - recorded, args.seed + recorded)
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     preview = backfill(app.database, catalog, ["centurion"], dry_run=True)
     expected = {(r[0], r[1]) for r in scan()}
     with app.database.reader() as tx:
-        keys = {p: k for k, p in tx.views.player_keys().items()}
+        keys = {p: k for k, p in tx.players.player_keys().items()}
     found = {(keys[g.player_id], g.game_position) for g in preview.grants}
     if found != expected:
         say(f"MISMATCH: backfill found {sorted(found)}, the window scan {sorted(expected)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -108,6 +110,37 @@ class EventStoreContract:
             found = tx.events.first_events([present, absent])
         assert list(found) == [present] and found[present].version == 0
 
+    def test_stream_version_and_events_by_type(self, database: Database) -> None:
+        stream = stream_name()
+        with database.transaction() as tx:
+            tx.events.append([event(stream), event(stream, 0)])
+            tx.events.append([NewEvent(stream_name(), "Rare", {"n": 2}, uuid.uuid4(), NO_STREAM)])
+        with database.reader() as tx:
+            assert tx.events.stream_version(stream) == 1
+            assert tx.events.stream_version(stream_name()) == -1
+            assert [e.data for e in tx.events.of_type("Rare")] == [{"n": 2}]
+
+    def test_follow_reads_committed_events_in_order_then_waits_for_new_ones(self, database: Database) -> None:
+        with database.transaction() as tx:
+            first = tx.events.append([event(stream_name()) for _ in range(3)])
+        start = first[0].position - 1
+        seen = [e.position for e in database.follow(after=start, until=first[-1].position)]
+        assert seen == [e.position for e in first]
+
+        def later() -> None:
+            time.sleep(0.2)
+            with database.transaction() as tx:
+                tx.events.append([event(stream_name())])
+
+        thread = threading.Thread(target=later)
+        thread.start()
+        try:
+            tail = list(database.follow(after=first[-1].position, until=first[-1].position + 1, wait=0.1))
+        finally:
+            thread.join()
+        assert [e.position for e in tail] == [first[-1].position + 1]
+        assert list(database.follow(after=first[-1].position + 1, idle=0.2, wait=0.05)) == []
+
 
 class ReadModelsContract:
     """Subclasses provide a ``database`` fixture yielding an empty, migrated Database."""
@@ -115,116 +148,135 @@ class ReadModelsContract:
     def test_players_are_found_by_id_or_by_name(self, database: Database) -> None:
         catalog = load_catalog()
         with database.transaction() as tx:
-            tx.views.use_catalog(catalog)
-            tx.views.add_player("p1", "Thrall", 1, "2026-11-28T10:00:00Z")
-            tx.views.add_player("Thrall", "Other", 2, "2026-11-28T10:00:00Z")
+            tx.careers.use_catalog(catalog)
+            tx.players.add_player("p1", "Thrall", 1, "2026-11-28T10:00:00Z")
+            tx.players.add_player("Thrall", "Other", 2, "2026-11-28T10:00:00Z")
         with database.reader() as tx:
-            assert tx.views.find_player("p1").name == "Thrall"  # type: ignore[union-attr]
-            assert tx.views.find_player("Thrall").player_id == "Thrall"  # type: ignore[union-attr]
-            assert tx.views.find_player("Other").player_id == "Thrall"  # type: ignore[union-attr]
-            assert tx.views.find_player("nobody") is None
-            assert tx.views.registered(["p1", "x"]) == {"p1"}
-            assert [p.player_id for p in tx.views.players()] == ["p1", "Thrall"]
+            assert tx.players.find_player("p1").name == "Thrall"  # type: ignore[union-attr]
+            assert tx.players.find_player("Thrall").player_id == "Thrall"  # type: ignore[union-attr]
+            assert tx.players.find_player("Other").player_id == "Thrall"  # type: ignore[union-attr]
+            assert tx.players.find_player("nobody") is None
+            assert tx.players.registered(["p1", "x"]) == {"p1"}
+            assert [p.player_id for p in tx.players.players()] == ["p1", "Thrall"]
+
+    def test_players_are_found_and_clash_case_insensitively(self, database: Database) -> None:
+        with database.transaction() as tx:
+            tx.players.add_player("jaina", "Jaina Proudmoore", 1, "t")
+        with database.reader() as tx:
+            assert tx.players.find_player("JAINA").player_id == "jaina"  # type: ignore[union-attr]
+            assert tx.players.find_player("jaina proudmoore").player_id == "jaina"  # type: ignore[union-attr]
+            assert tx.players.clashing_player("Jaina", "Someone").player_id == "jaina"  # type: ignore[union-attr]
+            assert tx.players.clashing_player("x", "JAINA PROUDMOORE") is not None
+            assert tx.players.clashing_player("Jaina Proudmoore", "x") is not None
+            assert tx.players.clashing_player("x", "jaina") is not None
+            assert tx.players.clashing_player("thrall", "Thrall") is None
 
     def test_careers_start_empty_and_persist_at_commit(self, database: Database) -> None:
         catalog = load_catalog()
         career = tuple(range(1, len(catalog.career_names) + 1))
         with database.transaction() as tx:
-            tx.views.use_catalog(catalog)
-            tx.views.add_player("p1", "One", 1, "t")
-            assert tx.views.careers(["p1"])["p1"] == (0,) * len(catalog.career_names)
-            tx.views.put_career("p1", career, 7)
+            tx.careers.use_catalog(catalog)
+            tx.players.add_player("p1", "One", 1, "t")
+            assert tx.careers.careers(["p1"])["p1"] == (0,) * len(catalog.career_names)
+            tx.careers.put_career("p1", career, 7)
         with database.reader() as tx:
-            tx.views.use_catalog(catalog)
-            assert tx.views.careers(["p1"])["p1"] == career
-            assert tx.views.players_with_games() == 1
+            tx.careers.use_catalog(catalog)
+            assert tx.careers.careers(["p1"])["p1"] == career
+            assert tx.careers.players_with_games() == 1
 
     def test_game_lines_are_readable_within_their_transaction(self, database: Database) -> None:
         catalog = load_catalog()
         n = len(catalog.stat_ids)
         row = GameLineRow(9, "p1", "g1", 0, "2026-11-28T10:00:00Z", (1,) * (n + 1), (2,) * len(catalog.career_names))
         with database.transaction() as tx:
-            tx.views.use_catalog(catalog)
-            tx.views.add_player("p1", "One", 1, "t")
-            tx.views.careers(["p1"])
-            tx.views.add_game_lines([row])
-            assert tx.views.game_lines(9) == [row]
+            tx.careers.use_catalog(catalog)
+            tx.players.add_player("p1", "One", 1, "t")
+            tx.careers.careers(["p1"])
+            tx.lines.add_game_lines([row])
+            assert tx.lines.game_lines(9) == [row]
 
     def test_unlocks_are_held_once_per_player_and_award(self, database: Database) -> None:
         unlock = UnlockRow("p1", "bruiser", "g1", 3, "2026-11-28T10:25:00Z", "2026-11-28T10:26:00Z", 1)
         with database.transaction() as tx:
-            tx.views.add_unlock(unlock)
-            tx.views.add_unlock(unlock)
+            tx.unlocks.add_unlock(unlock)
+            tx.unlocks.add_unlock(unlock)
         with database.reader() as tx:
-            assert tx.views.held(["p1", "p2"]) == {"p1": {"bruiser"}, "p2": set()}
-            assert tx.views.unlocks_of("p1") == [unlock]
-            assert tx.views.unlock("p1", "bruiser") == unlock
-            assert tx.views.holders() == {"bruiser": 1}
+            assert tx.unlocks.held(["p1", "p2"]) == {"p1": {"bruiser"}, "p2": set()}
+            assert tx.unlocks.unlocks_of("p1") == [unlock]
+            assert tx.unlocks.unlock("p1", "bruiser") == unlock
+            assert tx.unlocks.holders() == {"bruiser": 1}
 
     def test_a_revoked_unlock_is_kept_but_no_longer_held(self, database: Database) -> None:
         unlock = UnlockRow("p1", "bruiser", "g1", 3, "2026-11-28T10:25:00Z", "2026-11-28T10:26:00Z", 1)
         with database.transaction() as tx:
-            tx.views.add_unlock(unlock)
-            tx.views.revoke_unlock("p1", "bruiser", 1, "cheating", "operator")
+            tx.unlocks.add_unlock(unlock)
+            tx.unlocks.revoke_unlock("p1", "bruiser", 1, "cheating", "operator")
         with database.reader() as tx:
-            assert tx.views.held(["p1"]) == {"p1": set()}
-            assert tx.views.unlocks_of("p1") == []
-            assert tx.views.holders() == {}
-            assert tx.views.award_holders("bruiser") == {"p1"}
-            revoked = tx.views.unlock("p1", "bruiser")
+            assert tx.unlocks.held(["p1"]) == {"p1": set()}
+            assert tx.unlocks.unlocks_of("p1") == []
+            assert tx.unlocks.holders() == {}
+            assert tx.unlocks.award_holders("bruiser") == {"p1"}
+            revoked = tx.unlocks.unlock("p1", "bruiser")
         assert revoked is not None
         assert (revoked.active, revoked.version, revoked.reason) == (False, 1, "cheating")
 
-    def test_stored_games_come_back_in_order_and_can_be_replaced_or_removed(self, database: Database) -> None:
+    def test_game_lines_come_back_in_order_and_can_be_replaced_or_removed(self, database: Database) -> None:
         catalog = load_catalog()
         n, c = len(catalog.stat_ids), len(catalog.career_names)
         with database.transaction() as tx:
-            tx.views.use_catalog(catalog)
-            tx.views.add_player("p1", "One", 1, "t")
-            tx.views.add_player("p2", "Two", 2, "t")
+            tx.careers.use_catalog(catalog)
+            tx.players.add_player("p1", "One", 1, "t")
+            tx.players.add_player("p2", "Two", 2, "t")
             for position in (10, 11, 12):
-                tx.views.add_game_lines([
+                tx.lines.add_game_lines([
                     GameLineRow(position, "p1", f"g{position}", 0, "f", (1,) * (n + 1), (position,) * c),
                     GameLineRow(position, "p2", f"g{position}", 1, "f", (0,) * (n + 1), (0,) * c)])
         with database.transaction() as tx:
-            tx.views.use_catalog(catalog)
-            tx.views.remove_game(11)
-            tx.views.replace_game_lines([GameLineRow(12, "p1", "g12", 0, "f", (2,) * (n + 1), (7,) * c)])
+            tx.careers.use_catalog(catalog)
+            tx.lines.remove_game(11)
+            tx.lines.replace_game_lines([GameLineRow(12, "p1", "g12", 0, "f", (2,) * (n + 1), (7,) * c),
+                                         GameLineRow(12, "p2", "g12", 1, "f", (0,) * (n + 1), (3,) * c)])
         with database.reader() as tx:
-            stored = tx.views.stored_games(0, 10)
-            assert tx.views.player_keys() == {1: "p1", 2: "p2"}
-            assert tx.views.game_count() == 2
-        assert [g.position for g in stored] == [10, 12]
-        assert stored[0].stat_ids == catalog.stat_ids
-        assert (stored[0].itemsize, stored[1].itemsize) == (4, 4)
-        assert len(stored[0].lines) == 2 * 4 * (2 + n + 1 + c)
-        assert len(stored[1].lines) == 4 * (2 + n + 1 + c)
+            tx.careers.use_catalog(catalog)
+            blocks = list(tx.lines.line_blocks())
+            assert tx.players.player_keys() == {1: "p1", 2: "p2"}
+            assert tx.lines.game_count() == 2
+            assert tx.lines.games_of(["p1", "p2"]) == {"p1": [10, 12], "p2": [10, 12]}
+            assert tx.lines.games_of(["p1"], after=10) == {"p1": [12]}
+            assert tx.lines.last_games(["p1", "p2"], before=12) == {"p1": 10, "p2": 10}
+            assert tx.lines.last_games(["p1"], before=10) == {}
+            at = tx.lines.lines_at([12, 11, 99])
+        (block,) = blocks
+        assert block.positions.tolist() == [10, 10, 12, 12]
+        assert block.keys.tolist() == [1, 2, 1, 2]
+        assert block.teams.tolist() == [0, 1, 0, 1]
+        assert block.career_column(0).tolist() == [10, 0, 7, 3]
+        assert block.game_column(0).tolist() == [1, 0, 2, 0]
+        assert block.games == {10: ("g10", "f"), 12: ("g12", "f")}
+        assert at.positions.tolist() == [12, 12] and at.games == {12: ("g12", "f")}
 
     def test_checkpoints_commit_and_roll_back_with_the_transaction(self, database: Database) -> None:
         with database.transaction() as tx:
-            tx.views.set_checkpoint("careers", 5)
+            tx.checkpoints.set_checkpoint("careers", 5)
         with pytest.raises(RuntimeError), database.transaction() as tx:
-            tx.views.set_checkpoint("careers", 9)
+            tx.checkpoints.set_checkpoint("careers", 9)
             raise RuntimeError("boom")
         with database.reader() as tx:
-            assert tx.views.checkpoint("careers") == 5
-            assert tx.views.checkpoint("never") == 0
+            assert tx.checkpoints.checkpoint("careers") == 5
+            assert tx.checkpoints.checkpoint("never") == 0
 
     def test_lines_too_large_for_int32_are_stored_wide_and_scan_like_the_rest(self, database: Database) -> None:
-        from osmo.application import history
-
         catalog = load_catalog()
         n, c = len(catalog.stat_ids), len(catalog.career_names)
         huge = 2**40
         with database.transaction() as tx:
-            tx.views.use_catalog(catalog)
-            tx.views.add_player("p1", "One", 1, "t")
-            tx.views.add_game_lines([GameLineRow(10, "p1", "g10", 0, "f", (1,) * (n + 1), (3,) * c)])
-            tx.views.add_game_lines([GameLineRow(11, "p1", "g11", 0, "f", (2,) * (n + 1), (huge,) * c)])
+            tx.careers.use_catalog(catalog)
+            tx.players.add_player("p1", "One", 1, "t")
+            tx.lines.add_game_lines([GameLineRow(10, "p1", "g10", 0, "f", (1,) * (n + 1), (3,) * c)])
+            tx.lines.add_game_lines([GameLineRow(11, "p1", "g11", 0, "f", (2,) * (n + 1), (huge,) * c)])
         with database.reader() as tx:
-            tx.views.use_catalog(catalog)
-            assert [g.itemsize for g in tx.views.stored_games(0, 10)] == [4, 8]
-            (block,) = history.blocks(tx, catalog)
+            tx.careers.use_catalog(catalog)
+            (block,) = tx.lines.line_blocks()
         assert block.positions.tolist() == [10, 11]
         assert block.career_column(0).tolist() == [3, huge]
         assert block.game_column(0).tolist() == [1, 2]

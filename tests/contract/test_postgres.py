@@ -26,20 +26,3 @@ class TestPostgresEventStore(EventStoreContract):
 @pytest.mark.postgres
 class TestPostgresReadModels(ReadModelsContract):
     pass
-
-
-def _members(port: type) -> set[str]:
-    return {name for name in vars(port) if not name.startswith("_")}
-
-
-@pytest.mark.parametrize(("port", "adapter"), [
-    pytest.param("EventStore", "PostgresEventStore", id="events"),
-    pytest.param("ReadModels", "PostgresReadModels", id="views"),
-    pytest.param("Database", "PostgresDatabase", id="database"),
-])
-def test_every_port_member_is_implemented(port: str, adapter: str) -> None:
-    """A cheap guard (no server needed) against ports growing while this adapter does not."""
-    from osmo.adapters import postgres
-    from osmo.application import ports
-
-    assert sorted(_members(getattr(ports, port)) - set(dir(getattr(postgres, adapter)))) == []

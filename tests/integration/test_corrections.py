@@ -358,7 +358,7 @@ class TestBackfill:
         assert [(g.player_id, g.game_id, g.unlocked_at) for g in result.grants] == [
             ("guldan", "g2", games["g2"]["finished_at"])]
         with app.database.reader() as tx:
-            thrall, guldan = tx.views.unlock("thrall", "bruiser"), tx.views.unlock("guldan", "bruiser")
+            thrall, guldan = tx.unlocks.unlock("thrall", "bruiser"), tx.unlocks.unlock("guldan", "bruiser")
         assert thrall is not None and (thrall.game_id, thrall.source, thrall.catalog_version) == (
             "g1", "live", first_version)
         assert guldan is not None and (guldan.source, guldan.catalog_version) == ("backfill", catalog.version)

@@ -130,19 +130,19 @@ def catalog_file(folder: Path, rule: Node) -> str:
 
 def unlocks_of(app: App, award: str) -> dict[str, tuple[str | None, str]]:
     with app.database.reader() as tx:
-        return {p: (u.game_id, u.unlocked_at) for p in PLAYERS if (u := tx.views.unlock(p, award)) and u.active}
+        return {p: (u.game_id, u.unlocked_at) for p in PLAYERS if (u := tx.unlocks.unlock(p, award)) and u.active}
 
 
 def state(app: App) -> dict[str, Any]:
     """Everything a reader can see: careers, game lines (in the current layout), unlocks, rarity."""
     catalog = app.catalog
     with app.database.reader() as tx:
-        tx.views.use_catalog(catalog)
-        careers = tx.views.careers(PLAYERS)
+        tx.careers.use_catalog(catalog)
+        careers = tx.careers.careers(PLAYERS)
         lines = [(b.keys.tolist(), b.positions.tolist(), b.game.tolist(), b.career.tolist(), b.games)
                  for b in history.blocks(tx, catalog)]
         unlocks = {p: sorted((u.award_id, u.game_id, u.unlocked_at, u.source, u.active)
-                             for u in tx.views.unlocks_of(p)) for p in PLAYERS}
+                             for u in tx.unlocks.unlocks_of(p)) for p in PLAYERS}
     rarity = [(a.id, a.holders, a.rarity) for a in award_catalog(app.database, catalog)]
     return {"careers": {p: careers[p] for p in PLAYERS}, "lines": lines, "unlocks": unlocks, "rarity": rarity}
 

@@ -62,11 +62,11 @@ def test_two_processes_recording_the_same_players(pg_schema: PgSchema) -> None:
     assert sum(c[0] for c in counts) == 2 * GAMES and all(c[1:3] == (0, 0) for c in counts)
 
     with app.database.reader() as tx:
-        tx.views.use_catalog(catalog)
+        tx.careers.use_catalog(catalog)
         events = list(tx.events.read_all())
-        careers = tx.views.careers(SEED_IDS)
-        unlock_rows = {p: tx.views.unlocks_of(p) for p in SEED_IDS}
-        keys = {p.player_id: i for i, p in enumerate(tx.views.players())}
+        careers = tx.careers.careers(SEED_IDS)
+        unlock_rows = {p: tx.unlocks.unlocks_of(p) for p in SEED_IDS}
+        keys = {p.player_id: i for i, p in enumerate(tx.players.players())}
     games = [e for e in events if e.type == ev.GAME_RECORDED]
     order = [e.data["game_id"] for e in games]
     assert sorted(order) == sorted(by_id), "every game recorded exactly once"

@@ -100,11 +100,11 @@ class Blocker:
 
 def stored_state(app: App) -> dict[str, Any]:
     with app.database.reader() as tx:
-        tx.views.use_catalog(app.catalog)
+        tx.careers.use_catalog(app.catalog)
         events = list(tx.events.read_all())
-        careers = tx.views.careers(SEED_IDS)
-        unlocks = {(u.player_id, u.award_id, u.game_id) for p in SEED_IDS for u in tx.views.unlocks_of(p)}
-        holders = tx.views.holders()
+        careers = tx.careers.careers(SEED_IDS)
+        unlocks = {(u.player_id, u.award_id, u.game_id) for p in SEED_IDS for u in tx.unlocks.unlocks_of(p)}
+        holders = tx.unlocks.holders()
     games = [e.data["game_id"] for e in events if e.type == ev.GAME_RECORDED]
     awards = Counter(e.stream for e in events if e.type == ev.AWARD_UNLOCKED)
     return {"games": games, "awards": awards, "careers": careers, "unlocks": unlocks,

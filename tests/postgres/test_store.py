@@ -85,19 +85,19 @@ def test_a_new_stat_adds_career_columns_and_readers_see_zeros_before_a_writer_ad
     db = PostgresDatabase(pg_schema.url)
     try:
         with db.transaction() as tx:
-            tx.views.use_catalog(base)
-            tx.views.add_player("p1", "One", 1, "t")
-            tx.views.put_career("p1", tuple(range(len(base.career_names))), 1)
+            tx.careers.use_catalog(base)
+            tx.players.add_player("p1", "One", 1, "t")
+            tx.careers.put_career("p1", tuple(range(len(base.career_names))), 1)
         with db.reader() as tx:  # read-only: no column is added, the new ones read as 0
-            tx.views.use_catalog(wider)
-            career = tx.views.careers(["p1"])["p1"]
+            tx.careers.use_catalog(wider)
+            career = tx.careers.careers(["p1"])["p1"]
         assert len(career) == len(wider.career_names) and career[-1] == 0 and career[-2 - len(base.stat_ids)] == 0
         with db.transaction() as tx:
-            tx.views.use_catalog(wider)
-            tx.views.put_career("p1", tuple(range(len(wider.career_names))), 2)
+            tx.careers.use_catalog(wider)
+            tx.careers.put_career("p1", tuple(range(len(wider.career_names))), 2)
         with db.reader() as tx:
-            tx.views.use_catalog(wider)
-            assert tx.views.careers(["p1"])["p1"] == tuple(range(len(wider.career_names)))
+            tx.careers.use_catalog(wider)
+            assert tx.careers.careers(["p1"])["p1"] == tuple(range(len(wider.career_names)))
         with psycopg.connect(pg_schema.url) as conn:
             columns = {r[0] for r in conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'careers' "

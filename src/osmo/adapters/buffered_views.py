@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from typing import Any
 
 import orjson
 
-from osmo.application.ports import GameLineColumns, GameLineRow, StoredGame, UnlockRow
-from osmo.domain import packing
+from osmo.adapters import packing
+from osmo.application.ports import GameLineRow, LineBlock, UnlockRow
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
 
@@ -93,6 +93,18 @@ class BufferedReadModels(ABC):
     @abstractmethod
     def _game_rows(self, after: int, limit: int) -> list[Row]:
         """``(position, game_id, finished_at, layout, lines, itemsize)`` of the stored games after ``after``."""
+
+    @abstractmethod
+    def _game_rows_at(self, positions: list[int]) -> list[Row]:
+        """Like ``_game_rows``, for the games at these positions, in order."""
+
+    @abstractmethod
+    def _last_game(self, key: int, before: int) -> int | None:
+        """The position of the player's last game before ``before``."""
+
+    @abstractmethod
+    def _player_game_rows(self, keys: list[int], after: int, before: int | None) -> Iterable[tuple[int, int]]:
+        """``(player key, position)`` of the games of these players in ``(after, before)``, by position."""
 
     @abstractmethod
     def _lines_of_layout(self, layout: int) -> Generator[tuple[bytes, int], None, None]:
@@ -194,20 +206,50 @@ class BufferedReadModels(ABC):
         return False
 
     # -- history -----------------------------------------------------------------------------
-    def stored_games(self, after: int, limit: int) -> list[StoredGame]:
-        self.flush()
-        layouts = self._layouts()
-        return [StoredGame(p, g, f, layouts[layout], blob, size)
-                for p, g, f, layout, blob, size in self._game_rows(after, limit)]
+    def line_blocks(self, after: int = 0, games: int = 20_000) -> Iterator[LineBlock]:
+        catalog = self._layout()
+        while True:
+            self.flush()
+            rows = self._game_rows(after, games)
+            if not rows:
+                return
+            yield packing.decode(rows, self._layouts(), catalog)
+            after = rows[-1][0]
 
-    def game_line_columns(self, after: int, limit: int) -> GameLineColumns:
+    def lines_at(self, positions: Iterable[int]) -> LineBlock:
         self.flush()
-        layouts = self._layouts()
-        rows = self._game_rows(after, limit)
-        if not rows:
-            return GameLineColumns([], [], [], [], [], [], layouts)
-        positions, game_ids, finished_at, layout_ids, lines, itemsizes = zip(*rows, strict=True)
-        return GameLineColumns(positions, game_ids, finished_at, layout_ids, lines, itemsizes, layouts)
+        wanted = sorted(set(positions))
+        rows: list[Row] = []
+        for start in range(0, len(wanted), 500):
+            rows += self._game_rows_at(wanted[start:start + 500])
+        return packing.decode(rows, self._layouts(), self._layout())
+
+    def games_of(self, player_ids: Iterable[str], after: int = 0, before: int | None = None) -> dict[str, list[int]]:
+        self.flush()
+        ids = list(dict.fromkeys(player_ids))
+        by_key = {self._key(p): p for p in ids}
+        found: dict[str, list[int]] = {p: [] for p in ids}
+        keys = list(by_key)
+        for start in range(0, len(keys), 500):
+            for key, position in self._player_game_rows(keys[start:start + 500], after, before):
+                found[by_key[key]].append(position)
+        for positions in found.values():
+            positions.sort()
+        return found
+
+    def last_games(self, player_ids: Iterable[str], before: int) -> dict[str, int]:
+        self.flush()
+        found = {}
+        for player_id in dict.fromkeys(player_ids):
+            position = self._last_game(self._key(player_id), before)
+            if position is not None:
+                found[player_id] = position
+        return found
+
+    def _player_game_records(self) -> list[tuple[int, int]]:
+        """``(player key, position)`` of the buffered lines, for the ``player_games`` index."""
+        key = self._key
+        return [(key(r.player_id), position) for position, rows in self._lines.items() for r in rows]
 
     def _forget(self) -> None:
         """Drop every cache and buffer (the tables were emptied)."""

@@ -21,13 +21,21 @@ def builtin_layers() -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def user_layer(path: str) -> tuple[str, Mapping[str, Any]]:
+    """The parsed TOML of a user catalog file; anything that is not readable UTF-8 TOML is an InvalidCatalog
+    naming the file (never a traceback: binary files, other encodings, absurd nesting or numbers)."""
     try:
         text = Path(path).read_text("utf-8")
     except OSError as error:
         raise InvalidCatalog(f"{path}: cannot read catalog file: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise InvalidCatalog(
+            f"{path}: not a UTF-8 text file (byte {error.start} is {error.object[error.start:error.start + 1]!r});"
+            " a catalog is a TOML file in UTF-8") from None
     try:
         return path, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise InvalidCatalog(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
+    except ValueError as error:  # TOMLDecodeError, or e.g. an integer beyond Python's digit limit
         raise InvalidCatalog(f"{path}: not valid TOML: {error}") from None
 
 

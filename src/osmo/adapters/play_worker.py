@@ -22,11 +22,11 @@ _simulation: tuple[Catalog, Iterator[dict[str, Any]]] | None = None
 
 
 def _start_simulation(catalog_data: dict[str, Any], version: int, seed: int | None, player_ids: list[str],
-                      games: int, start: datetime) -> None:
+                      games: int, end: datetime) -> None:
     from osmo.simulation.simulator import Simulator
 
     global _simulation
-    reports: Iterator[Any] = Simulator(seed, player_ids).games(games, start)
+    reports: Iterator[Any] = Simulator(seed, player_ids).games(games, end)
     _simulation = (catalog_from_data(catalog_data, version), reports)
 
 
@@ -37,14 +37,17 @@ def _simulate_batch(count: int) -> list[Outcome]:
 
 
 def simulated_batches(catalog: Catalog, seed: int | None, player_ids: Sequence[str], games: int,
-                      start: datetime, batch: int = 5_000) -> Iterator[list[Outcome]]:
+                      end: datetime, batch: int = 5_000) -> Iterator[list[Outcome]]:
     """Simulated games, checked, in batches: one worker process plays (a seeded simulator, so the same
-    seed gives the same games) while the caller records the previous batch."""
+    seed gives the same teams and stats) while the caller records the previous batch.
+
+    The games go back in time from ``end`` (``osmo play`` passes now): the last one finishes at ``end``,
+    none after it, so that no report is dated in the future."""
     counts = [min(batch, games - done) for done in range(0, games, batch)]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context, initializer=_start_simulation,
                              initargs=(catalog.to_data(), catalog.version, seed, list(player_ids), games,
-                                       start)) as pool:
+                                       end)) as pool:
         pending = [pool.submit(_simulate_batch, count) for count in counts[:2]]
         for index in range(len(counts)):
             outcomes = pending[index].result()

@@ -68,15 +68,18 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
+from osmo.adapters import packing
 from osmo.adapters.buffered_views import BufferedReadModels, Row, ViewCaches, unlock_row
 from osmo.application.ports import GameLineRow, PlayerRow, UnlockRow
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import ConcurrencyError, InvalidInput, StoreUnavailable
 from osmo.domain.events import NO_STREAM, NewEvent, RecordedEvent
+from osmo.domain.players import identity_key
 
 CHANNEL = "osmo_events"
 CONNECT_TIMEOUT_S = 10
 LOCK_TIMEOUT_MS = 10_000
+ANSWER_TIMEOUT_S = 60.0
 PAGE = 1000
 COPY_FROM = 16  # rows: below this an INSERT pipeline is cheaper than COPY's extra round trip
 
@@ -85,7 +88,46 @@ UNLOCK_COLUMNS = ("player_id, award_id, game_id, game_position, unlocked_at, rec
                   "source, version, active, reason")
 EVENT_TYPES = ["int8", "text", "int4", "text", "text", "text", "uuid", "text"]
 
-MIGRATIONS: list[str] = [
+
+
+class Connection(psycopg.Connection[tuple[Any, ...]]):
+    """A connection that gives up on a server that stops answering: every wait for the server (a
+    statement, a COPY, a commit) ends after ``answer_timeout`` seconds with an OperationalError (so
+    StoreUnavailable), and the connection is dropped (the next transaction reconnects). The server
+    side has the same bound as ``statement_timeout`` and ``idle_in_transaction_session_timeout``."""
+
+    answer_timeout: float | None = None
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        try:
+            return super().wait(gen, interval, timeout if timeout is not None else self.answer_timeout)
+        except pg_errors._WaitTimeout:
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"no answer from the server within {self.answer_timeout:g} s (OSMO_PG_TIMEOUT)") from None
+
+def _index_players_and_games(conn: Connection) -> None:
+    """Migration 3: identity keys of players (ids and names compared case-insensitively), and the
+    ``player_games`` index (each player's games, for voids and player histories) filled from game lines."""
+    conn.execute("ALTER TABLE players ADD COLUMN id_key TEXT NOT NULL DEFAULT '', "
+                 "ADD COLUMN name_key TEXT NOT NULL DEFAULT ''")
+    rows = conn.execute("SELECT player_id, name FROM players").fetchall()
+    with conn.cursor() as cursor:
+        cursor.executemany("UPDATE players SET id_key = %s, name_key = %s WHERE player_id = %s",
+                           [(identity_key(p), identity_key(n), p) for p, n in rows])
+    conn.execute("CREATE INDEX players_by_id_key ON players (id_key); "
+                 "CREATE INDEX players_by_name_key ON players (name_key)")
+    conn.execute("CREATE TABLE player_games (player_key BIGINT NOT NULL, position BIGINT NOT NULL, "
+                 "PRIMARY KEY (player_key, position))")
+    layouts = {i: len(orjson.loads(ids)) for i, ids in conn.execute("SELECT id, stat_ids FROM layouts")}
+    games = conn.execute("SELECT position, layout, lines, itemsize FROM game_lines").fetchall()
+    with conn.cursor() as cursor, cursor.copy("COPY player_games FROM STDIN") as copy:
+        for position, layout, blob, itemsize in games:
+            for key in packing.keys_of(blob, itemsize, layouts[layout]):
+                copy.write_row((key, position))
+
+
+MIGRATIONS: list[str | Callable[[Connection], None]] = [
     """
     CREATE TABLE events (
         position BIGINT PRIMARY KEY,
@@ -136,9 +178,8 @@ MIGRATIONS: list[str] = [
     END $$;
     """,
     "ALTER TABLE game_lines ADD COLUMN itemsize INTEGER NOT NULL DEFAULT 8",
+    _index_players_and_games,
 ]
-
-Connection = psycopg.Connection[tuple[Any, ...]]
 
 
 def _now() -> str:
@@ -273,6 +314,16 @@ class PostgresEventStore:
                 f"SELECT {EVENT_COLUMNS} FROM events WHERE version = 0 AND stream = ANY(%s)", (names,)).fetchall()
         return {row[1]: _decode(row) for row in rows}
 
+    def stream_version(self, stream: str) -> int:
+        row = self.conn.execute("SELECT coalesce(max(version), -1) FROM events WHERE stream = %s", (stream,)).fetchone()
+        return int(row[0]) if row else -1
+
+    def of_type(self, event_type: str) -> list[RecordedEvent]:
+        with self.conn.cursor(binary=True) as cursor:
+            rows = cursor.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE type = %s ORDER BY position", (event_type,)).fetchall()
+        return [_decode(r) for r in rows]
+
     def last_position(self) -> int:
         if self.tail is None:
             row = self.conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
@@ -345,22 +396,30 @@ class PostgresReadModels(BufferedReadModels):
 
     # -- players -----------------------------------------------------------------------------
     def add_player(self, player_id: str, name: str, position: int, registered_at: str) -> None:
-        self.conn.execute("INSERT INTO players (player_id, name, position, registered_at) VALUES (%s, %s, %s, %s)",
-                          (player_id, name, position, registered_at))
+        self.conn.execute(
+            "INSERT INTO players (player_id, name, position, registered_at, id_key, name_key) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (player_id, name, position, registered_at, identity_key(player_id), identity_key(name)))
 
     def rename_player(self, player_id: str, name: str) -> None:
-        self.conn.execute("UPDATE players SET name = %s WHERE player_id = %s", (name, player_id))
+        self.conn.execute("UPDATE players SET name = %s, name_key = %s WHERE player_id = %s",
+                          (name, identity_key(name), player_id))
 
     def find_player(self, key: str) -> PlayerRow | None:
+        folded = identity_key(key)
         row = self.conn.execute(
             "(SELECT player_id, name, registered_at, 0 FROM players WHERE player_id = %s "
-            "UNION ALL SELECT player_id, name, registered_at, 1 FROM players WHERE name = %s) ORDER BY 4 LIMIT 1",
-            (key, key)).fetchone()
+            "UNION ALL SELECT player_id, name, registered_at, 1 FROM players WHERE name = %s "
+            "UNION ALL SELECT player_id, name, registered_at, 2 FROM players WHERE id_key = %s "
+            "UNION ALL SELECT player_id, name, registered_at, 3 FROM players WHERE name_key = %s) ORDER BY 4 LIMIT 1",
+            (key, key, folded, folded)).fetchone()
         return PlayerRow(row[0], row[1], row[2]) if row else None
 
-    def player_named(self, name: str) -> PlayerRow | None:
+    def clashing_player(self, player_id: str, name: str) -> PlayerRow | None:
+        keys = [identity_key(player_id), identity_key(name)]
         row = self.conn.execute(
-            "SELECT player_id, name, registered_at FROM players WHERE name = %s", (name,)).fetchone()
+            "SELECT player_id, name, registered_at FROM players WHERE id_key = ANY(%s) OR name_key = ANY(%s) "
+            "LIMIT 1", (keys, keys)).fetchone()
         return PlayerRow(*row) if row else None
 
     def players(self) -> list[PlayerRow]:
@@ -392,6 +451,10 @@ class PostgresReadModels(BufferedReadModels):
                     copy.set_types(["int8", "text", "text", "int4", "bytea", "int4"])
                     for record in records:
                         copy.write_row(record)
+                with cursor.copy("COPY player_games (player_key, position) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(["int8", "int8"])
+                    for pair in self._player_game_records():
+                        copy.write_row(pair)
                 self._lines.clear()
             if self._dirty:
                 cursor.executemany(self._career_upsert, self._career_records())
@@ -467,9 +530,26 @@ class PostgresReadModels(BufferedReadModels):
                 "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > %s "
                 "ORDER BY position LIMIT %s", (after, limit)).fetchall()
 
+    def _game_rows_at(self, positions: list[int]) -> list[Row]:
+        with self.conn.cursor(binary=True) as cursor:
+            return cursor.execute(
+                "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines "
+                "WHERE position = ANY(%s) ORDER BY position", (positions,)).fetchall()
+
+    def _last_game(self, key: int, before: int) -> int | None:
+        row = self.conn.execute("SELECT max(position) FROM player_games WHERE player_key = %s AND position < %s",
+                                (key, before)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def _player_game_rows(self, keys: list[int], after: int, before: int | None) -> Iterable[tuple[int, int]]:
+        return self.conn.execute(
+            "SELECT player_key, position FROM player_games WHERE player_key = ANY(%s) AND position > %s "
+            "AND position < %s ORDER BY position", (keys, after, before if before is not None else 2**63 - 1))
+
     def remove_game(self, position: int) -> None:
         self.flush()
         self.conn.execute("DELETE FROM game_lines WHERE position = %s", (position,))
+        self.conn.execute("DELETE FROM player_games WHERE position = %s", (position,))
 
     def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
         self.flush()
@@ -478,24 +558,19 @@ class PostgresReadModels(BufferedReadModels):
                           (self.layout, blob, itemsize, rows[0].position))
 
     def reset(self) -> None:
-        for table in ("players", "careers", "game_lines", "unlocks", "checkpoints"):
+        for table in ("players", "careers", "game_lines", "player_games", "unlocks", "checkpoints"):
             self.conn.execute(f"DELETE FROM {table}")
         self._forget()
         self._checkpoints_dirty.clear()
 
 
 class PostgresTransaction:
+    """One PostgreSQL transaction: the event store, and the read models by role (one object serves them all)."""
+
     def __init__(self, conn: Connection, database: PostgresDatabase, writable: bool) -> None:
-        self._events = PostgresEventStore(conn)
-        self._views = PostgresReadModels(conn, database, writable)
-
-    @property
-    def events(self) -> PostgresEventStore:
-        return self._events
-
-    @property
-    def views(self) -> PostgresReadModels:
-        return self._views
+        self.events = PostgresEventStore(conn)
+        self.views = PostgresReadModels(conn, database, writable)
+        self.players = self.careers = self.lines = self.unlocks = self.checkpoints = self.projections = self.views
 
 
 class PostgresDatabase:
@@ -504,8 +579,10 @@ class PostgresDatabase:
     ``transaction()`` holds the writer lock until it commits; ``reader()`` is a consistent snapshot.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, lock_timeout_ms: int = LOCK_TIMEOUT_MS,
+                 timeout_s: float = ANSWER_TIMEOUT_S) -> None:
         self.url = url
+        self.timeout_s = timeout_s
         self.server = _describe(url)
         self.requested_schema = schema
         self.lock_timeout_ms = lock_timeout_ms
@@ -534,7 +611,8 @@ class PostgresDatabase:
         if "application_name" not in params:
             extra["application_name"] = "osmo"
         try:
-            conn = psycopg.connect(self.url, autocommit=True, **extra)
+            conn = Connection.connect(self.url, autocommit=True, **extra)
+            conn.answer_timeout = self.timeout_s
         except psycopg.Error as error:
             raise self._unavailable(error) from None
         try:
@@ -543,7 +621,10 @@ class PostgresDatabase:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {name}; SET search_path TO {name}")
             # psycopg prepares statements run often; a generic plan made while a table was small (a seq
             # scan for ``event_id = ANY(...)``) would be kept as the table grows: plan for the arguments.
-            conn.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}; SET plan_cache_mode = force_custom_plan")
+            timeout_ms = int(self.timeout_s * 1000)
+            conn.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}; SET plan_cache_mode = force_custom_plan; "
+                         f"SET statement_timeout = {timeout_ms}; "
+                         f"SET idle_in_transaction_session_timeout = {timeout_ms}")
         except psycopg.Error as error:
             conn.close()
             raise self._unavailable(error) from None
@@ -583,7 +664,11 @@ class PostgresDatabase:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
                          "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
             for version in range(self.schema_version(), len(MIGRATIONS)):
-                conn.execute(MIGRATIONS[version])
+                step = MIGRATIONS[version]
+                if callable(step):
+                    step(conn)
+                else:
+                    conn.execute(step)
                 conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version + 1,))
             conn.execute("COMMIT")
         except BaseException:

@@ -6,6 +6,8 @@ An input holds one JSON value (a report, or a list of reports; pretty-printed or
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, NotRequired
@@ -16,7 +18,7 @@ from typing_extensions import TypedDict
 
 from osmo.application.recording import Submission
 from osmo.domain.catalog import Catalog
-from osmo.domain.games import MAX_STAT, GameReport, PlayerLine
+from osmo.domain.games import MAX_STAT, GameReport, PlayerLine, metadata_problem
 
 StatValue = Annotated[int, Field(strict=True, ge=0, le=MAX_STAT)]
 STRICT = ConfigDict(extra="forbid", strict=True)
@@ -60,11 +62,13 @@ class ReportParser:
             }))
         self._adapter: TypeAdapter[Any] = TypeAdapter(report)
 
-    def parse_one(self, text: bytes | str, line: int) -> Submission:
+    def parse_one(self, text: bytes | str, line: int, column: int = 1) -> Submission:
+        """One report; ``line`` and ``column`` are where ``text`` starts in the input (for error positions)."""
         try:
             data = self._adapter.validate_json(text)
         except ValidationError as error:
-            return Submission(line, _game_id_of(text), error=_describe(error, text))
+            loaded = _loose_load(text)
+            return Submission(line, _game_id_of(loaded), error=_describe(error, loaded, line, column))
         teams = [[PlayerLine(p["player_id"], p["stats"]) for p in team] for team in data["teams"]]
         started: datetime = data["started_at"]
         finished: datetime = data["finished_at"]
@@ -72,50 +76,184 @@ class ReportParser:
         return Submission(line, data["game_id"], report)
 
     def parse(self, content: bytes) -> Iterator[Submission]:
-        """Every report of an input: one JSON value (a report or a list) or JSON Lines."""
+        """Every report of an input: one JSON value (a report or a list) or JSON Lines.
+
+        Submissions carry the line where their report starts. A syntax error in one JSON value is one
+        rejection at its line and column (the reports of a list before it are still yielded).
+        """
         lines = json_lines(content)
         if lines is None:
-            whole = orjson.loads(content)
-            items = whole if isinstance(whole, list) else [whole]
-            for index, item in enumerate(items, 1):
-                yield self.parse_one(orjson.dumps(item), index)
+            yield from self._parse_value(content)
             return
         for number, raw in lines:
             yield self.parse_one(raw, number)
 
+    def _parse_value(self, content: bytes) -> Iterator[Submission]:
+        """The reports of one JSON value, decoded element by element to know where each starts."""
+        try:
+            text = content.decode()
+        except UnicodeDecodeError as error:
+            line, column = _position(content, error.start)
+            yield Submission(line, None, error=f"not valid UTF-8 at line {line}, column {column}")
+            return
+        lines = _LineCounter(text)
+        start = _skip_space(text, 0)
+        if start == len(text):
+            return  # blank: no reports
+        if text.startswith("[", start):  # a list: each element is a report
+            at = _skip_space(text, start + 1)
+            if text.startswith("]", at):
+                at = _skip_space(text, at + 1)
+            else:
+                while True:
+                    try:
+                        _, end = _DECODER.raw_decode(text, at)
+                    except json.JSONDecodeError as error:
+                        yield _syntax_error(error)
+                        return
+                    except RecursionError:
+                        yield _too_deep(*lines.position(at))
+                        return
+                    yield self.parse_one(text[at:end], *lines.position(at))
+                    at = _skip_space(text, end)
+                    if text.startswith(",", at):
+                        at = _skip_space(text, at + 1)
+                    elif text.startswith("]", at):
+                        at = _skip_space(text, at + 1)
+                        break
+                    else:
+                        yield _syntax_error(_first_syntax_error(text))
+                        return
+            if at < len(text):
+                yield _syntax_error(_first_syntax_error(text))
+            return
+        try:  # one report
+            _, end = _DECODER.raw_decode(text, start)
+            if _skip_space(text, end) < len(text):
+                raise _first_syntax_error(text)
+        except json.JSONDecodeError as error:
+            yield _syntax_error(error)
+            return
+        except RecursionError:
+            yield _too_deep(*lines.position(start))
+            return
+        yield self.parse_one(text[start:end], *lines.position(start))
+
+
+_DECODER = json.JSONDecoder()  # the standard library's: it gives offsets (orjson does not), and reads NaN and
+# numbers beyond 64 bits so that pydantic and the domain can reject them by field
+_SPACE = re.compile(r"[ \t\n\r]*")
+_POSITION = re.compile(r"^(.*) at line (\d+) column (\d+)$", re.DOTALL)
+
 
 def json_lines(content: bytes) -> list[tuple[int, bytes]] | None:
-    """The numbered non-blank lines of a JSON Lines input, or None when it is one JSON value."""
-    stripped = content.strip()
-    if not stripped:
-        return []
-    try:
-        orjson.loads(stripped)
-    except orjson.JSONDecodeError:
-        return [(number, raw) for number, raw in enumerate(content.splitlines(), 1) if raw.strip()]
-    return None
+    """The numbered non-blank lines of a JSON Lines input, or None when it is one JSON value.
 
-
-def _game_id_of(text: bytes | str) -> str | None:
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
+    JSON Lines when there are several non-blank lines and the first is a complete JSON value (a
+    pretty-printed value starts with an incomplete ``{`` or ``[``), or, when the first is broken and the
+    input is not one valid JSON value, the second is a complete JSON object: one broken line then rejects
+    that line only, and a broken pretty-printed value gives one rejection at its error, not one per line.
+    """
+    body = content.lstrip()
+    first, _, rest = body.partition(b"\n")
+    rest = rest.lstrip()
+    if not rest:
+        return None  # blank or a single line: one JSON value (or nothing)
+    if not _is_value(first) and (
+            body.startswith(b"[") or not _is_value(rest.partition(b"\n")[0], dict) or _is_value(body)):
         return None
+    return [(number, raw) for number, raw in enumerate(content.splitlines(), 1) if raw.strip()]
+
+
+def _is_value(text: bytes, kind: type = object) -> bool:
+    """Whether ``text`` is one complete JSON value (NaN, Infinity and big numbers included) of ``kind``."""
+    try:
+        return isinstance(orjson.loads(text), kind)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return isinstance(json.loads(text), kind)
+    except (ValueError, RecursionError):
+        return False
+
+
+class _LineCounter:
+    """Line and column of offsets into a text, for offsets that only increase (counts each newline once)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._offset = 0
+        self._line = 1
+
+    def position(self, offset: int) -> tuple[int, int]:
+        self._line += self._text.count("\n", self._offset, offset)
+        self._offset = offset
+        return self._line, offset - self._text.rfind("\n", 0, offset)
+
+
+def _skip_space(text: str, at: int) -> int:
+    match = _SPACE.match(text, at)
+    return match.end() if match else at
+
+
+def _position(content: bytes, offset: int) -> tuple[int, int]:
+    line = content.count(b"\n", 0, offset) + 1
+    return line, offset - content.rfind(b"\n", 0, offset)
+
+
+def _first_syntax_error(text: str) -> json.JSONDecodeError:
+    """The decoder's own account of the first syntax error of a text known to be invalid."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return error
+    raise AssertionError("a text found invalid decoded")
+
+
+def _syntax_error(error: json.JSONDecodeError) -> Submission:
+    return Submission(error.lineno, None,
+                      error=f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}")
+
+
+def _too_deep(line: int, column: int) -> Submission:
+    return Submission(line, None, error=f"not valid JSON: the value at line {line}, column {column} is nested "
+                                        f"too deeply")
+
+
+def _loose_load(text: bytes | str) -> Any:
+    """The value of a JSON text for error messages (NaN and big numbers included), or None if unreadable."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _game_id_of(data: Any) -> str | None:
     game_id = data.get("game_id") if isinstance(data, dict) else None
     return game_id if isinstance(game_id, str) else None
 
 
-def _describe(error: ValidationError, text: bytes | str) -> str:
+def _show(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=repr)
+    except ValueError:  # an integer of more than 4300 digits
+        return f"(a {value.bit_length()}-bit integer)" if isinstance(value, int) else repr(type(value))
+
+
+def _describe(error: ValidationError, data: Any, line: int, column: int) -> str:
     """The first problem, naming the game, the player and the field."""
     first = error.errors()[0]
     loc = list(first["loc"])
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return f"not valid JSON: {first['msg']}"
     where = []
     if isinstance(data, dict) and isinstance(data.get("game_id"), str):
         where.append(f"game {data['game_id']!r}")
+    kind = first["type"]
+    if kind == "json_invalid":
+        problem = metadata_problem(data.get("metadata")) if isinstance(data, dict) and "metadata" in data else None
+        message = problem or _invalid_json(str(first.get("ctx", {}).get("error", first["msg"])), line, column)
+        return ": ".join([", ".join(where), message]) if where else message
+    if data is None:
+        return f"not valid JSON: {first['msg']}"
     if len(loc) >= 3 and loc[0] == "teams" and isinstance(loc[1], int) and isinstance(loc[2], int):
         team, slot = loc[1], loc[2]
         try:
@@ -125,7 +263,6 @@ def _describe(error: ValidationError, text: bytes | str) -> str:
             where.append(f"team {team} player {slot}")
         loc = loc[3:]
     field = ".".join(str(part) for part in loc) or "report"
-    kind = first["type"]
     if kind == "extra_forbidden":
         noun = "stat" if len(loc) == 2 and loc[0] == "stats" else "field"
         message = f"unknown {noun} {str(loc[-1])!r}"
@@ -133,6 +270,17 @@ def _describe(error: ValidationError, text: bytes | str) -> str:
         message = f"missing field {field!r}"
     else:
         got = first.get("input")
-        shown = "" if isinstance(got, dict | list) else f", got {orjson.dumps(got).decode()}"
+        shown = "" if isinstance(got, dict | list) else f", got {_show(got)}"
         message = f"{field} {_MESSAGES.get(kind, first['msg'])}{shown}"
     return ": ".join([", ".join(where), message]) if where else message
+
+
+def _invalid_json(reason: str, line: int, column: int) -> str:
+    """pydantic's account of a syntax error, with its position made relative to the whole input."""
+    match = _POSITION.match(reason)
+    if match is None:
+        return f"not valid JSON: {reason}"
+    what, inner_line, inner_column = match[1], int(match[2]), int(match[3])
+    at_line = line + inner_line - 1
+    at_column = column + inner_column - 1 if inner_line == 1 else inner_column
+    return f"not valid JSON at line {at_line}, column {at_column}: {what}"

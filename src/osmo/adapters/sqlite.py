@@ -11,26 +11,47 @@ and a reader following ``position`` never skips an event.
 
 from __future__ import annotations
 
-import os
 import sqlite3
+import time
 import uuid
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from osmo.adapters import packing
 from osmo.adapters.buffered_views import BufferedReadModels, Row, ViewCaches, unlock_row
 from osmo.application.ports import GameLineRow, PlayerRow, UnlockRow
 from osmo.domain.catalog import Catalog
-from osmo.domain.errors import ConcurrencyError, StoreUnavailable
+from osmo.domain.errors import ConcurrencyError, InvalidInput, StoreUnavailable
 from osmo.domain.events import NO_STREAM, NewEvent, RecordedEvent
+from osmo.domain.players import identity_key
 
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_S = 30.0
 CHUNK = 500
 
-MIGRATIONS: list[str] = [
+def _index_players_and_games(conn: sqlite3.Connection) -> None:
+    """Migration 3: identity keys of players (ids and names compared case-insensitively), and the
+    ``player_games`` index (each player's games, for voids and player histories) filled from game lines."""
+    conn.execute("ALTER TABLE players ADD COLUMN id_key TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE players ADD COLUMN name_key TEXT NOT NULL DEFAULT ''")
+    for player_id, name in conn.execute("SELECT player_id, name FROM players").fetchall():
+        conn.execute("UPDATE players SET id_key = ?, name_key = ? WHERE player_id = ?",
+                     (identity_key(player_id), identity_key(name), player_id))
+    conn.execute("CREATE INDEX players_by_id_key ON players (id_key)")
+    conn.execute("CREATE INDEX players_by_name_key ON players (name_key)")
+    conn.execute("CREATE TABLE player_games (player_key INTEGER NOT NULL, position INTEGER NOT NULL, "
+                 "PRIMARY KEY (player_key, position)) WITHOUT ROWID")
+    layouts = {i: len(orjson.loads(ids)) for i, ids in conn.execute("SELECT id, stat_ids FROM layouts")}
+    for position, layout, blob, itemsize in conn.execute(
+            "SELECT position, layout, lines, itemsize FROM game_lines").fetchall():
+        conn.executemany("INSERT INTO player_games VALUES (?, ?)",
+                         [(key, position) for key in packing.keys_of(blob, itemsize, layouts[layout])])
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE events (
         position INTEGER PRIMARY KEY,
@@ -76,6 +97,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX unlocks_by_award ON unlocks (award_id) WHERE active;
     """,
     "ALTER TABLE game_lines ADD COLUMN itemsize INTEGER NOT NULL DEFAULT 8",
+    _index_players_and_games,
 ]
 
 
@@ -162,6 +184,15 @@ class SqliteEventStore:
                 found[event.stream] = event
         return found
 
+    def stream_version(self, stream: str) -> int:
+        (version,) = self.conn.execute(
+            "SELECT coalesce(max(version), -1) FROM events WHERE stream = ?", (stream,)).fetchone()
+        return int(version)
+
+    def of_type(self, event_type: str) -> list[RecordedEvent]:
+        return [_decode(r) for r in self.conn.execute(
+            "SELECT * FROM events WHERE type = ? ORDER BY position", (event_type,))]
+
     def last_position(self) -> int:
         (position,) = self.conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
         return int(position)
@@ -247,21 +278,31 @@ class SqliteReadModels(BufferedReadModels):
 
     # -- players -----------------------------------------------------------------------------
     def add_player(self, player_id: str, name: str, position: int, registered_at: str) -> None:
-        self.conn.execute("INSERT INTO players VALUES (?, ?, ?, ?)", (player_id, name, position, registered_at))
+        self.conn.execute(
+            "INSERT INTO players (player_id, name, position, registered_at, id_key, name_key) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (player_id, name, position, registered_at, identity_key(player_id),
+                                         identity_key(name)))
 
     def rename_player(self, player_id: str, name: str) -> None:
-        self.conn.execute("UPDATE players SET name = ? WHERE player_id = ?", (name, player_id))
+        self.conn.execute("UPDATE players SET name = ?, name_key = ? WHERE player_id = ?",
+                          (name, identity_key(name), player_id))
 
     def find_player(self, key: str) -> PlayerRow | None:
+        folded = identity_key(key)
         row = self.conn.execute(
-            "SELECT player_id, name, registered_at FROM players WHERE player_id = ? "
-            "UNION ALL SELECT player_id, name, registered_at FROM players WHERE name = ? LIMIT 1",
-            (key, key)).fetchone()
+            "SELECT player_id, name, registered_at FROM ("
+            " SELECT *, 0 AS rank FROM players WHERE player_id = ?"
+            " UNION ALL SELECT *, 1 FROM players WHERE name = ?"
+            " UNION ALL SELECT *, 2 FROM players WHERE id_key = ?"
+            " UNION ALL SELECT *, 3 FROM players WHERE name_key = ?) ORDER BY rank LIMIT 1",
+            (key, key, folded, folded)).fetchone()
         return PlayerRow(*row) if row else None
 
-    def player_named(self, name: str) -> PlayerRow | None:
+    def clashing_player(self, player_id: str, name: str) -> PlayerRow | None:
+        keys = (identity_key(player_id), identity_key(name))
         row = self.conn.execute(
-            "SELECT player_id, name, registered_at FROM players WHERE name = ?", (name,)).fetchone()
+            "SELECT player_id, name, registered_at FROM players WHERE id_key IN (?, ?) OR name_key IN (?, ?) "
+            "LIMIT 1", keys + keys).fetchone()
         return PlayerRow(*row) if row else None
 
     def players(self) -> list[PlayerRow]:
@@ -290,6 +331,7 @@ class SqliteReadModels(BufferedReadModels):
     def flush(self) -> None:
         if self._lines:
             self.conn.executemany("INSERT INTO game_lines VALUES (?, ?, ?, ?, ?, ?)", self._game_line_records())
+            self.conn.executemany("INSERT INTO player_games VALUES (?, ?)", self._player_game_records())
             self._lines.clear()
         if self._dirty:
             self.conn.executemany(self._career_upsert, self._career_records())
@@ -351,9 +393,26 @@ class SqliteReadModels(BufferedReadModels):
             "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position > ? "
             "ORDER BY position LIMIT ?", (after, limit)).fetchall()
 
+    def _game_rows_at(self, positions: list[int]) -> list[Row]:
+        return self.conn.execute(
+            "SELECT position, game_id, finished_at, layout, lines, itemsize FROM game_lines WHERE position IN "
+            f"({','.join('?' * len(positions))}) ORDER BY position", positions).fetchall()
+
+    def _last_game(self, key: int, before: int) -> int | None:
+        (position,) = self.conn.execute("SELECT max(position) FROM player_games WHERE player_key = ? AND position < ?",
+                                        (key, before)).fetchone()
+        return None if position is None else int(position)
+
+    def _player_game_rows(self, keys: list[int], after: int, before: int | None) -> Iterable[tuple[int, int]]:
+        return self.conn.execute(
+            f"SELECT player_key, position FROM player_games WHERE player_key IN ({','.join('?' * len(keys))}) "
+            "AND position > ? AND position < ? ORDER BY position",
+            (*keys, after, before if before is not None else 2**63 - 1))
+
     def remove_game(self, position: int) -> None:
         self.flush()
         self.conn.execute("DELETE FROM game_lines WHERE position = ?", (position,))
+        self.conn.execute("DELETE FROM player_games WHERE position = ?", (position,))
 
     def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
         self.flush()
@@ -362,7 +421,7 @@ class SqliteReadModels(BufferedReadModels):
                           (self.layout, blob, itemsize, rows[0].position))
 
     def reset(self) -> None:
-        for table in ("players", "careers", "game_lines", "unlocks", "checkpoints"):
+        for table in ("players", "careers", "game_lines", "player_games", "unlocks", "checkpoints"):
             self.conn.execute(f"DELETE FROM {table}")
         catalog = self.catalog
         self._forget()
@@ -372,34 +431,29 @@ class SqliteReadModels(BufferedReadModels):
 
 
 class SqliteTransaction:
+    """One SQLite transaction: the event store, and the read models by role (one object serves them all)."""
+
     def __init__(self, conn: sqlite3.Connection, writable: bool, memory: _Memory | None = None) -> None:
-        self._events = SqliteEventStore(conn)
-        self._views = SqliteReadModels(conn, writable, memory)
-
-    @property
-    def events(self) -> SqliteEventStore:
-        return self._events
-
-    @property
-    def views(self) -> SqliteReadModels:
-        return self._views
+        self.events = SqliteEventStore(conn)
+        self.views = SqliteReadModels(conn, writable, memory)
+        self.players = self.careers = self.lines = self.unlocks = self.checkpoints = self.projections = self.views
 
 
 class SqliteDatabase:
     """One SQLite file. ``transaction()`` holds the write lock until it commits."""
 
-    def __init__(self, path: str, synchronous: str | None = None) -> None:
+    def __init__(self, path: str, synchronous: str = "FULL", *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = path
-        self.synchronous = (synchronous or os.environ.get("OSMO_SQLITE_SYNCHRONOUS") or "FULL").upper()
+        self.synchronous = synchronous.upper()
+        self.busy_timeout_s = busy_timeout_s
         self._memory = _Memory()
         if self.synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
-            raise ValueError(f"OSMO_SQLITE_SYNCHRONOUS must be FULL, NORMAL, EXTRA or OFF, not {self.synchronous!r}")
+            raise InvalidInput(f"synchronous must be FULL, NORMAL, EXTRA or OFF, not {self.synchronous!r}")
         try:
-            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                        timeout=BUSY_TIMEOUT_MS / 1000)
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             self.conn.execute("PRAGMA cache_size=-65536")
             self._migrate()
         except sqlite3.Error as error:
@@ -413,9 +467,13 @@ class SqliteDatabase:
         try:
             (current,) = self.conn.execute("PRAGMA user_version").fetchone()
             for version in range(current, len(MIGRATIONS)):
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
+                step = MIGRATIONS[version]
+                if callable(step):
+                    step(self.conn)
+                else:
+                    for statement in step.split(";"):
+                        if statement.strip():
+                            self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={version + 1}")
             self.conn.execute("COMMIT")
         except BaseException:
@@ -452,9 +510,53 @@ class SqliteDatabase:
                 memory.forget()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if isinstance(error, sqlite3.OperationalError):
+            if _store_fault(error):
                 raise StoreUnavailable(f"SQLite database {self.path!r} failed: {error}") from None
             raise
 
+    def follow(self, after: int = 0, *, batch: int = 500, wait: float = 1.0, until: int | None = None,
+               idle: float | None = None, poll: float = 0.05) -> Iterator[RecordedEvent]:
+        """Committed events with ``position > after`` in global order, as they come: reads forward
+        ``batch`` at a time and, once caught up, polls every ``poll`` seconds (SQLite has no
+        notifications; ``wait`` is accepted for the port's sake). Positions are assigned under the write
+        lock in commit order, so reading ``position > last`` never skips an event. Runs on its own
+        connection, so the caller may write through this database while iterating. Ends once ``until``
+        was yielded, or after ``idle`` seconds without a new event."""
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=self.busy_timeout_s)
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"cannot open SQLite database {self.path!r}: {error}") from None
+        try:
+            position = after
+            quiet_since = time.monotonic()
+            while until is None or position < until:
+                rows = conn.execute("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?",
+                                    (position, batch)).fetchall()
+                for row in rows:
+                    event = _decode(row)
+                    position = event.position
+                    yield event
+                    if until is not None and position >= until:
+                        return
+                if len(rows) == batch:
+                    continue
+                now = time.monotonic()
+                if rows:
+                    quiet_since = now
+                elif idle is not None and now - quiet_since >= idle:
+                    return
+                time.sleep(poll)
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"SQLite database {self.path!r} failed: {error}") from None
+        finally:
+            conn.close()
+
     def close(self) -> None:
         self.conn.close()
+
+
+def _store_fault(error: BaseException) -> bool:
+    """A failure of the database itself (locked, unreachable, damaged), not of osmo's use of it."""
+    return isinstance(error, sqlite3.DatabaseError) and not isinstance(
+        error, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError)

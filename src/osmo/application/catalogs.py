@@ -1,70 +1,61 @@
-"""Use cases around the catalog in effect: it is stored as versioned CatalogChanged events."""
+"""Use cases around the catalog in effect, stored as versioned CatalogChanged events.
+
+The lifecycle: ``osmo catalog diff FILE`` shows what a catalog file would change, ``osmo catalog apply
+FILE`` stores it as a new version. Every write stores the catalog it runs with (so a write command given
+``--catalog FILE`` applies it first); a read given ``--catalog FILE`` previews it and stores nothing.
+"""
 
 from __future__ import annotations
 
-from osmo.application.ports import Database, Transaction
-from osmo.domain import events as ev
-from osmo.domain.catalog import Catalog, catalog_from_data
-from osmo.domain.errors import InvalidCatalog
+from dataclasses import dataclass, field
+
+from osmo.application.unit_of_work import UnitOfWork
+from osmo.domain.catalog import Catalog
 
 
-def stored_catalog(tx: Transaction) -> Catalog | None:
-    """The catalog in effect: the latest CatalogChanged, or None before the first one."""
-    stream = tx.events.read_stream(ev.CATALOG_STREAM)
-    if not stream:
-        return None
-    data = stream[-1].data
-    return catalog_from_data(data["catalog"], data["version"])
+@dataclass
+class CatalogDiff:
+    """What a proposed catalog changes against the one in effect (``version`` 0: nothing stored yet)."""
+
+    version: int
+    added_stats: list[str] = field(default_factory=list)
+    removed_stats: list[str] = field(default_factory=list)
+    changed_stats: list[str] = field(default_factory=list)
+    added_awards: list[str] = field(default_factory=list)
+    removed_awards: list[str] = field(default_factory=list)
+    changed_awards: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.added_stats, self.removed_stats, self.changed_stats, self.added_awards,
+                        self.removed_awards, self.changed_awards))
 
 
-def catalog_in_effect(tx: Transaction, catalog: Catalog) -> Catalog:
-    """``catalog``, or the stored one when another process stored a newer version since it was loaded:
-    writers always fold and evaluate with the catalog in effect when they commit."""
-    stream = tx.events.read_stream(ev.CATALOG_STREAM)
-    if not stream or stream[-1].data["version"] <= catalog.version:
-        return catalog
-    data = stream[-1].data
-    return catalog_from_data(data["catalog"], data["version"])
+def in_effect(uow: UnitOfWork) -> tuple[Catalog, bool]:
+    """The catalog commands read with (the previewed one if any), and whether it is the stored one."""
+    with uow.read() as reader:
+        stored = reader.stored
+        return reader.catalog, stored is not None and stored.to_data() == reader.catalog.to_data()
 
 
-def apply_catalog(database: Database, proposed: Catalog) -> Catalog:
-    """Make ``proposed`` the catalog in effect, storing a new version if it differs from the stored one.
-
-    Refuses to remove a stat that recorded games carry, or an award that players hold (retire it).
-    """
-    with database.transaction() as tx:
-        current = stored_catalog(tx)
-        if current is not None and current.to_data() == proposed.to_data():
-            tx.views.use_catalog(current)
-            return current
-        if current is not None:
-            tx.views.use_catalog(current)
-            _check_removals(tx, current, proposed)
-        version = (current.version if current else 0) + 1
-        catalog = Catalog(proposed.stats, proposed.awards, version)
-        tx.events.append([ev.catalog_changed(version, catalog.to_data())])
-        tx.views.use_catalog(catalog)
-        return catalog
+def diff(uow: UnitOfWork, proposed: Catalog) -> CatalogDiff:
+    """What storing ``proposed`` would change."""
+    with uow.read() as reader:
+        current = reader.stored
+    result = CatalogDiff(current.version if current else 0)
+    old = current.to_data() if current else {"stats": {}, "awards": {}}
+    new = proposed.to_data()
+    for kind, added, removed, changed in (
+            ("stats", result.added_stats, result.removed_stats, result.changed_stats),
+            ("awards", result.added_awards, result.removed_awards, result.changed_awards)):
+        before, after = old[kind], new[kind]
+        added.extend(k for k in after if k not in before)
+        removed.extend(k for k in before if k not in after)
+        changed.extend(k for k in after if k in before and before[k] != after[k])
+    return result
 
 
-def _check_removals(tx: Transaction, current: Catalog, proposed: Catalog) -> None:
-    for stat in set(current.stat_ids) - set(proposed.stat_ids):
-        if tx.views.stat_in_use(stat):
-            raise InvalidCatalog(f"stat {stat!r} is carried by recorded games and cannot be removed")
-    holders = tx.views.holders()
-    kept = {a.id for a in proposed.awards}
-    for award in current.awards:
-        if award.id not in kept and holders.get(award.id):
-            raise InvalidCatalog(
-                f"award {award.id!r} is held by {holders[award.id]} player(s) and cannot be removed: "
-                "retire it instead (retired = true)")
-
-
-def resolve_catalog(database: Database, proposed: Catalog | None, default: Catalog) -> Catalog:
-    """The catalog a command runs with: ``proposed`` (from --catalog) is applied first; without it the
-    stored one is used, and the built-in ``default`` is stored when the database has none yet."""
-    if proposed is not None:
-        return apply_catalog(database, proposed)
-    with database.reader() as tx:
-        stored = stored_catalog(tx)
-    return stored if stored is not None else apply_catalog(database, default)
+def apply(uow: UnitOfWork, proposed: Catalog) -> tuple[Catalog, bool]:
+    """Store ``proposed`` as the catalog in effect (a new version when it differs). Refuses to remove a
+    stat that recorded games carry, or an award that players hold (retire it instead)."""
+    return uow.apply(proposed)

@@ -9,11 +9,14 @@ import numpy as np
 
 from osmo.application import history
 from osmo.application.lookups import known_award, known_player
-from osmo.application.ports import Database, Transaction
+from osmo.application.ports import LineBlock, Transaction
 from osmo.application.queries import Progress, progress_of
+from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain import events as ev
 from osmo.domain import rules
 from osmo.domain.catalog import Catalog
+
+SCAN_GAMES = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ def _rule_at(tx: Transaction, award_id: str, version: int | None, fallback: str)
     return fallback
 
 
-def _values(node: rules.Node, block: history.LineBlock, index: int, catalog: Catalog) -> dict[str, int | float]:
+def _values(node: rules.Node, block: LineBlock, index: int, catalog: Catalog) -> dict[str, int | float]:
     game_index = {n: i for i, n in enumerate(catalog.game_names)}
     career_index = {n: i for i, n in enumerate(catalog.career_names)}
     values: dict[str, int | float] = {}
@@ -87,22 +90,22 @@ def _clauses(node: rules.Node) -> tuple[rules.Node, ...]:
     return node.operands if isinstance(node, rules.BoolOp) and node.op == "and" else (node,)
 
 
-def explain(database: Database, catalog: Catalog, award_id: str, player: str) -> Explanation:
+def explain(uow: UnitOfWork, award_id: str, player: str) -> Explanation:
     """For a held award: the game that earned it, the rule as it was in the catalog version that granted
     it, and the values that satisfied it. For a locked one: the game where the player met the most of
     the rule's conditions, and the current progress. Grants, revocations and moves are listed too."""
-    award = known_award(catalog, award_id)
-    with database.reader() as tx:
-        tx.views.use_catalog(catalog)
+    with uow.read() as reader:
+        tx, catalog = reader.tx, reader.catalog
+        award = known_award(catalog, award_id)
         player_id = known_player(tx, player).player_id
-        unlock = tx.views.unlock(player_id, award_id)
+        unlock = tx.unlocks.unlock(player_id, award_id)
         story = [
             HistoryEntry(e.type, e.data.get("unlocked_at", e.recorded_at), e.data.get("game_id"),
                          e.data.get("source", "operator" if e.type == ev.AWARD_GRANTED else None),
                          e.data.get("reason"), e.data.get("catalog_version"))
             for e in tx.events.read_stream(ev.award_stream(award_id, player_id))
         ]
-        key = {p: k for k, p in tx.views.player_keys().items()}[player_id]
+        key = {p: k for k, p in tx.players.player_keys().items()}[player_id]
         result = Explanation(award_id, player_id, bool(unlock and unlock.active), award.definition.rule, history=story)
         if unlock is not None and unlock.active:
             result.catalog_version = unlock.catalog_version
@@ -110,16 +113,17 @@ def explain(database: Database, catalog: Catalog, award_id: str, player: str) ->
             result.game_id, result.unlocked_at, result.source = unlock.game_id, unlock.unlocked_at, unlock.source
             if unlock.game_position is not None:
                 rule_node = _parse_rule(result.rule, catalog, award.node)
-                stored = tx.views.stored_games(unlock.game_position - 1, 1)
-                if stored and stored[0].position == unlock.game_position:
-                    block = history._block(stored, catalog)
+                block = tx.lines.lines_at([unlock.game_position])
+                if len(block):
                     matches = np.flatnonzero(block.keys == key).tolist()
                     if matches:
                         result.values = _values(rule_node, block, matches[0], catalog)
             return result
         clauses = _clauses(award.node)
         best: tuple[int, int] | None = None
-        for block in history.blocks(tx, catalog):
+        positions = tx.lines.games_of([player_id])[player_id]
+        for start in range(0, len(positions), SCAN_GAMES):
+            block = tx.lines.lines_at(positions[start:start + SCAN_GAMES])
             mine = block.keys == key
             if not mine.any():
                 continue
@@ -131,7 +135,7 @@ def explain(database: Database, catalog: Catalog, award_id: str, player: str) ->
                 result.closest_game_id = block.games[int(block.positions[index])][0]
                 result.closest_met = f"{best[0]} of {len(clauses)}"
                 result.values = _values(award.node, block, index, catalog)
-        career = tx.views.careers([player_id])[player_id]
+        career = tx.careers.careers([player_id])[player_id]
         result.progress = progress_of(award, career)
         return result
 

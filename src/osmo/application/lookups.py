@@ -16,7 +16,7 @@ def known_award(catalog: Catalog, award_id: str) -> CompiledAward:
 
 def known_player(tx: Transaction, key: str) -> PlayerRow:
     """A player by id, or by name when no player has that id."""
-    player = tx.views.find_player(key)
+    player = tx.players.find_player(key)
     if player is None:
         raise UnknownPlayer(f"no player has the id or name {key!r}")
     return player

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from osmo.application.lookups import known_player
-from osmo.application.ports import Database, PlayerRow
-from osmo.application.projections import dispatch, live_subscribers
+from osmo.application.ports import PlayerRow
+from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain import events as ev
-from osmo.domain.catalog import Catalog
-from osmo.domain.errors import InvalidInput, PlayerExists
-
-MAX_NAME = 64
-MAX_ID = 128
+from osmo.domain.errors import PlayerExists
+from osmo.domain.players import check_player, identity_key
 
 SEED_PLAYERS = (
     ("thrall", "Thrall"), ("rexxar", "Rexxar"), ("guldan", "Gul'Dan"), ("malfurion", "Malfurion"),
@@ -19,47 +16,46 @@ SEED_PLAYERS = (
 )
 
 
-def _check(player_id: str, name: str) -> tuple[str, str]:
-    if not player_id or len(player_id) > MAX_ID or any(c.isspace() or not c.isprintable() for c in player_id):
-        raise InvalidInput(f"player id {player_id!r} must be 1 to {MAX_ID} printable characters without spaces")
-    name = name.strip()
-    if not name or len(name) > MAX_NAME or not name.isprintable():
-        raise InvalidInput(f"player name {name!r} must be 1 to {MAX_NAME} printable characters")
-    return player_id, name
-
-
-def register_player(database: Database, catalog: Catalog, player_id: str, name: str) -> PlayerRow:
-    """Register a player; the id and the name must both be unused."""
-    player_id, name = _check(player_id, name)
-    with database.transaction() as tx:
-        tx.views.use_catalog(catalog)
-        if tx.views.registered([player_id]):
-            raise PlayerExists(f"player id {player_id!r} is already registered")
-        taken = tx.views.player_named(name)
+def register_player(uow: UnitOfWork, player_id: str, name: str) -> PlayerRow:
+    """Register a player. The id and the name must both be unused, and neither may equal another
+    player's id or name once compared case-insensitively (``identity_key``): a PLAYER argument is an id,
+    or a name when no player has that id, so the two must never be confused."""
+    player_id, name = check_player(player_id, name)
+    with uow.write() as writer:
+        taken = writer.tx.players.clashing_player(player_id, name)
         if taken is not None:
-            raise PlayerExists(f"name {name!r} is already taken by player {taken.player_id!r}")
-        recorded = tx.events.append([ev.player_registered(player_id, name)])
-        dispatch(tx, recorded, catalog, live_subscribers())
-        return PlayerRow(player_id, name, recorded[0].recorded_at)
+            if identity_key(taken.player_id) == identity_key(player_id):
+                what = f"player id {player_id!r} is already registered" if taken.player_id == player_id else (
+                    f"player id {player_id!r} is too close to the id of player {taken.player_id!r}")
+            elif identity_key(taken.name) == identity_key(name):
+                what = f"name {name!r} is already taken by player {taken.player_id!r}"
+            elif identity_key(taken.name) == identity_key(player_id):
+                what = f"player id {player_id!r} is the name of player {taken.player_id!r}"
+            else:
+                what = f"name {name!r} is the id of another player"
+            raise PlayerExists(what)
+        appended = writer.append([ev.player_registered(player_id, name)])
+        return PlayerRow(player_id, name, appended[0].recorded_at)
 
 
-def register_seed_players(database: Database, catalog: Catalog) -> list[PlayerRow]:
+def register_players(uow: UnitOfWork, players: list[tuple[str, str]]) -> list[PlayerRow]:
+    """Register the players among these that are not registered yet (idempotent)."""
+    with uow.read() as reader:
+        present = reader.tx.players.registered(p for p, _ in players)
+    return [register_player(uow, player_id, name) for player_id, name in players if player_id not in present]
+
+
+def register_seed_players(uow: UnitOfWork) -> list[PlayerRow]:
     """Register the ten seed players that are not registered yet (idempotent)."""
-    added = []
-    with database.reader() as tx:
-        present = tx.views.registered(p for p, _ in SEED_PLAYERS)
-    for player_id, name in SEED_PLAYERS:
-        if player_id not in present:
-            added.append(register_player(database, catalog, player_id, name))
-    return added
+    return register_players(uow, list(SEED_PLAYERS))
 
 
-def list_players(database: Database) -> list[PlayerRow]:
-    with database.reader() as tx:
-        return tx.views.players()
+def list_players(uow: UnitOfWork) -> list[PlayerRow]:
+    with uow.read() as reader:
+        return reader.tx.players.players()
 
 
-def find_player(database: Database, key: str) -> PlayerRow:
+def find_player(uow: UnitOfWork, key: str) -> PlayerRow:
     """A player by id, or by name when no player has that id."""
-    with database.reader() as tx:
-        return known_player(tx, key)
+    with uow.read() as reader:
+        return known_player(reader.tx, key)

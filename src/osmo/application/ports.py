@@ -1,11 +1,16 @@
-"""Ports: what the use cases need from a database. Each backend implements them in its own module.
+"""Ports: what the use cases need from a database, narrow and by role. Each backend implements them in
+its own module; ``tests/fakes.py`` implements them in memory.
 
 A ``Database`` opens transactions; a ``Transaction`` gives the event store and the read models of one
-database transaction, so events and the projections they feed commit together or not at all::
+database transaction, each by role, so events and the projections they feed commit together or not at
+all::
 
     with database.transaction() as tx:
         recorded = tx.events.append([player_registered("thrall", "Thrall")])
-        tx.views.add_player("thrall", "Thrall", recorded[0].position, recorded[0].recorded_at)
+        tx.players.add_player("thrall", "Thrall", recorded[0].position, recorded[0].recorded_at)
+
+Use cases do not open transactions themselves: they go through the unit of work
+(``osmo.application.unit_of_work``), which resolves the catalog in effect and runs the subscribers.
 """
 
 from __future__ import annotations
@@ -13,11 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
 from osmo.domain.events import NewEvent, RecordedEvent
+
+Ints = npt.NDArray[np.int64]
 
 
 class EventStore(Protocol):
@@ -38,8 +48,16 @@ class EventStore(Protocol):
 
     def read_stream(self, stream: str) -> list[RecordedEvent]: ...
 
+    def stream_version(self, stream: str) -> int:
+        """The version of the last event of ``stream`` (-1 when it has none)."""
+        ...
+
     def first_events(self, streams: Iterable[str]) -> dict[str, RecordedEvent]:
         """The first event (version 0) of each of these streams that exists."""
+        ...
+
+    def of_type(self, event_type: str) -> list[RecordedEvent]:
+        """Every event of one type, in global order (for replays that look ahead; rare types only)."""
         ...
 
     def last_position(self) -> int: ...
@@ -74,34 +92,6 @@ class UnlockRow:
         return self.source == "backfill"
 
 
-@dataclass(frozen=True, slots=True)
-class GameLineColumns:
-    """Game line rows in bulk, column by column (for scans over the whole history)."""
-
-    positions: Sequence[int]
-    game_ids: Sequence[str]
-    finished_at: Sequence[str]
-    layout_ids: Sequence[int]
-    lines: Sequence[bytes]
-    itemsizes: Sequence[int]  # 4 (int32) or 8 (int64) per row
-    layouts: dict[int, tuple[str, ...]]  # layout id -> the stat ids of its records
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredGame:
-    """One row of the game lines projection: the packed lines of a game, in the layout of ``stat_ids``."""
-
-    position: int
-    game_id: str
-    finished_at: str
-    stat_ids: tuple[str, ...]
-    lines: bytes
-    itemsize: int = 8
-
-
 class GameLineRow(NamedTuple):
     """One player's line in one game, with the career it produced (the snapshot after that game)."""
 
@@ -114,35 +104,86 @@ class GameLineRow(NamedTuple):
     career: Career
 
 
-class ReadModels(Protocol):
-    """The projections (players, careers, game lines, unlocks) and their checkpoints.
+@dataclass(frozen=True)
+class LineBlock:
+    """Game lines in recorded order, decoded into arrays: one row of ``matrix`` per player line.
 
-    Careers read and written within a transaction are cached and written back at commit, so folding
-    a batch of games touches each player's career row once.
+    ``game_cols`` / ``career_cols`` map the names of the catalog in use (``Catalog.game_names``,
+    ``career_names``) to columns of ``matrix`` (-1: a stat the lines were recorded without, read as 0).
+    Columns are converted to int64 only when asked for, so a scan touches only what a rule reads.
     """
 
-    def use_catalog(self, catalog: Catalog) -> None:
-        """Set the stat layout careers and game lines are read and written with (adds new stat columns)."""
-        ...
+    matrix: npt.NDArray[np.integer[Any]]
+    positions: Ints  # the game position of each line
+    game_cols: list[int]
+    career_cols: list[int]
+    games: dict[int, tuple[str, str]]  # position -> (game_id, finished_at)
 
-    def checkpoint(self, name: str) -> int: ...
+    def __len__(self) -> int:
+        return len(self.positions)
 
-    def set_checkpoint(self, name: str, position: int) -> None: ...
+    def _column(self, column: int) -> Ints:
+        if column < 0:
+            return np.zeros(len(self.positions), dtype=np.int64)
+        return self.matrix[:, column].astype(np.int64)
+
+    @property
+    def keys(self) -> Ints:
+        """The player key of each line (see ``PlayerViews.player_keys``)."""
+        return self._column(0)
+
+    @property
+    def teams(self) -> Ints:
+        return self._column(1)
+
+    @property
+    def game(self) -> Ints:
+        return np.stack([self._column(c) for c in self.game_cols], axis=1)
+
+    @property
+    def career(self) -> Ints:
+        return np.stack([self._column(c) for c in self.career_cols], axis=1)
+
+    def game_column(self, index: int) -> Ints:
+        return self._column(self.game_cols[index])
+
+    def career_column(self, index: int) -> Ints:
+        return self._column(self.career_cols[index])
+
+
+class PlayerViews(Protocol):
+    """Registered players. A player's ``key`` is a small integer (its registration position) used in
+    game lines instead of the id."""
 
     def add_player(self, player_id: str, name: str, position: int, registered_at: str) -> None: ...
 
     def rename_player(self, player_id: str, name: str) -> None: ...
 
     def find_player(self, key: str) -> PlayerRow | None:
-        """A player by id, or by name when no player has that id."""
+        """A player by id, else by name, else by id or name compared as ``identity_key`` does."""
         ...
 
-    def player_named(self, name: str) -> PlayerRow | None: ...
+    def clashing_player(self, player_id: str, name: str) -> PlayerRow | None:
+        """A player whose id or name equals ``player_id`` or ``name`` once compared as ``identity_key``."""
+        ...
 
     def players(self) -> list[PlayerRow]: ...
 
     def registered(self, player_ids: Iterable[str]) -> set[str]:
         """Which of these ids are registered players."""
+        ...
+
+    def player_keys(self) -> dict[int, str]:
+        """Player key -> player id."""
+        ...
+
+
+class CareerViews(Protocol):
+    """Careers, read and written by catalog layout. Careers read and written within a transaction are
+    cached and written back at commit, so folding a batch of games touches each career row once."""
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Set the stat layout careers and game lines are read and written with (adds new stat columns)."""
         ...
 
     def careers(self, player_ids: Iterable[str]) -> dict[str, Career]:
@@ -151,6 +192,12 @@ class ReadModels(Protocol):
 
     def put_career(self, player_id: str, career: Career, position: int) -> None: ...
 
+    def players_with_games(self) -> int: ...
+
+
+class GameLineViews(Protocol):
+    """Every recorded (not voided) game's lines, each with the career snapshot after that game."""
+
     def add_game_lines(self, rows: Sequence[GameLineRow]) -> None:
         """Keep the lines of one game (all rows share a position)."""
         ...
@@ -158,6 +205,43 @@ class ReadModels(Protocol):
     def game_lines(self, position: int) -> list[GameLineRow]:
         """The lines of the game at ``position`` added in this transaction."""
         ...
+
+    def line_blocks(self, after: int = 0, games: int = 20_000) -> Iterator[LineBlock]:
+        """Every game line after position ``after``, in recorded order, ``games`` games per block."""
+        ...
+
+    def lines_at(self, positions: Iterable[int]) -> LineBlock:
+        """The lines of the games at these positions (those that exist), in recorded order."""
+        ...
+
+    def games_of(self, player_ids: Iterable[str], after: int = 0, before: int | None = None) -> dict[str, list[int]]:
+        """The positions of each player's games in ``(after, before)``, in order."""
+        ...
+
+    def last_games(self, player_ids: Iterable[str], before: int) -> dict[str, int]:
+        """The position of each player's last game before ``before`` (players without one are left out)."""
+        ...
+
+    def remove_game(self, position: int) -> None:
+        """Drop the lines of a voided game."""
+        ...
+
+    def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
+        """Rewrite the stored lines of one game (all rows share a position; the game's players stay the
+        same) in the current layout."""
+        ...
+
+    def game_count(self) -> int:
+        """Recorded games that are not voided."""
+        ...
+
+    def stat_in_use(self, stat_id: str) -> bool:
+        """Whether any recorded game line carries a non-zero value of this stat."""
+        ...
+
+
+class UnlockViews(Protocol):
+    """Who holds which award."""
 
     def held(self, player_ids: Iterable[str]) -> dict[str, set[str]]:
         """The awards each of these players holds (active unlocks)."""
@@ -183,59 +267,62 @@ class ReadModels(Protocol):
         """Players who hold the award, or whose award an operator revoked (backfill leaves both alone)."""
         ...
 
-    def game_count(self) -> int:
-        """Recorded games that are not voided."""
+    def holders(self) -> dict[str, int]:
+        """How many players hold each award."""
         ...
+
+
+class Checkpoints(Protocol):
+    """The position each subscriber has handled, written in the transaction of its effects."""
+
+    def checkpoint(self, name: str) -> int: ...
+
+    def set_checkpoint(self, name: str, position: int) -> None: ...
+
+
+class Projections(Protocol):
+    """All read models at once, for maintenance."""
 
     def flush(self) -> None:
         """Write buffered careers and game lines now (they are written at commit anyway)."""
-        ...
-
-    def player_keys(self) -> dict[int, str]:
-        """Player key (as packed in game lines) -> player id."""
-        ...
-
-    def stored_games(self, after: int, limit: int) -> list[StoredGame]:
-        """Game line rows with ``position > after`` in order, at most ``limit``."""
-        ...
-
-    def game_line_columns(self, after: int, limit: int) -> GameLineColumns:
-        """Like ``stored_games``, as columns: the fast path for scanning the whole history."""
-        ...
-
-    def remove_game(self, position: int) -> None:
-        """Drop the lines of a voided game."""
-        ...
-
-    def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
-        """Rewrite the stored lines of one game (all rows share a position) in the current layout."""
         ...
 
     def reset(self) -> None:
         """Empty every projection and its checkpoint (before a rebuild)."""
         ...
 
-    def holders(self) -> dict[str, int]:
-        """How many players hold each award."""
-        ...
-
-    def players_with_games(self) -> int: ...
-
-    def stat_in_use(self, stat_id: str) -> bool:
-        """Whether any recorded game line carries a non-zero value of this stat."""
-        ...
-
 
 class Transaction(Protocol):
+    """One database transaction: the event store and the read models, by role."""
+
     @property
     def events(self) -> EventStore: ...
 
     @property
-    def views(self) -> ReadModels: ...
+    def players(self) -> PlayerViews: ...
+
+    @property
+    def careers(self) -> CareerViews: ...
+
+    @property
+    def lines(self) -> GameLineViews: ...
+
+    @property
+    def unlocks(self) -> UnlockViews: ...
+
+    @property
+    def checkpoints(self) -> Checkpoints: ...
+
+    @property
+    def projections(self) -> Projections: ...
 
 
 class Database(Protocol):
-    """A backend: SQLite (embedded) or PostgreSQL. ``transaction()`` is exclusive for writers."""
+    """A backend: SQLite (embedded) or PostgreSQL. ``transaction()`` is exclusive for writers.
+
+    >>> with database.reader() as tx:
+    ...     tx.players.players()
+    """
 
     def transaction(self) -> AbstractContextManager[Transaction]: ...
 
@@ -243,6 +330,10 @@ class Database(Protocol):
         """A read-only transaction over a consistent snapshot."""
         ...
 
+    def follow(self, after: int = 0, *, batch: int = 500, wait: float = 1.0, until: int | None = None,
+               idle: float | None = None) -> Iterator[RecordedEvent]:
+        """Committed events with ``position > after``, in global order, as they come (a catch-up
+        subscription): ends once ``until`` was reached, or after ``idle`` seconds without a new event."""
+        ...
+
     def close(self) -> None: ...
-
-

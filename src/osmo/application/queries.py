@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from osmo.application.lookups import known_award, known_player
-from osmo.application.ports import Database, UnlockRow
+from osmo.application.ports import UnlockRow
+from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain.career import Career, as_dict
-from osmo.domain.catalog import Catalog, CompiledAward
+from osmo.domain.catalog import CompiledAward
 
 HIDDEN = "???"
 
@@ -74,7 +75,7 @@ def _status(award: CompiledAward, unlock: UnlockRow | None, career: Career) -> A
     d = award.definition
     masked = d.hidden and unlock is None
     return AwardStatus(
-        d.id, HIDDEN if masked else d.name, HIDDEN if masked else d.description, d.tier, d.hidden, d.retired,
+        *((HIDDEN, HIDDEN, HIDDEN) if masked else (d.id, d.name, d.description)), d.tier, d.hidden, d.retired,
         unlock is not None,
         unlock.game_id if unlock else None, unlock.unlocked_at if unlock else None,
         unlock.recorded_at if unlock else None, unlock.backfilled if unlock else False,
@@ -82,52 +83,53 @@ def _status(award: CompiledAward, unlock: UnlockRow | None, career: Career) -> A
     )
 
 
-def profile(database: Database, catalog: Catalog, key: str) -> Profile:
+def profile(uow: UnitOfWork, key: str) -> Profile:
     """Career stats and every award: unlocked ones with their game, locked ones with progress.
 
-    Retired awards show only when held; hidden ones show as '???' until unlocked.
+    Retired awards show only when held; hidden ones show as '???' (id, name and description) until unlocked.
     """
-    with database.reader() as tx:
-        tx.views.use_catalog(catalog)
+    with uow.read() as reader:
+        tx, catalog = reader.tx, reader.catalog
         player = known_player(tx, key)
-        career = tx.views.careers([player.player_id])[player.player_id]
-        unlocks = {u.award_id: u for u in tx.views.unlocks_of(player.player_id)}
+        career = tx.careers.careers([player.player_id])[player.player_id]
+        unlocks = {u.award_id: u for u in tx.unlocks.unlocks_of(player.player_id)}
     statuses = [
         _status(award, unlocks.get(award.id), career)
         for award in catalog.compiled
         if not award.definition.retired or award.id in unlocks
     ]
-    statuses.sort(key=lambda s: (not s.unlocked, s.unlocked_at or "", s.id))
+    statuses.sort(key=lambda s: (not s.unlocked, s.unlocked_at or "", s.hidden, s.id))
     return Profile(player.player_id, player.name, as_dict(career, catalog), statuses)
 
 
-def check_award(database: Database, catalog: Catalog, award_id: str, key: str) -> AwardStatus:
+def check_award(uow: UnitOfWork, award_id: str, key: str) -> AwardStatus:
     """Whether a player holds an award, with progress when it is locked."""
-    award = known_award(catalog, award_id)
-    with database.reader() as tx:
-        tx.views.use_catalog(catalog)
+    with uow.read() as reader:
+        tx = reader.tx
+        award = known_award(reader.catalog, award_id)
         player = known_player(tx, key)
-        career = tx.views.careers([player.player_id])[player.player_id]
-        unlock = tx.views.unlock(player.player_id, award_id)
+        career = tx.careers.careers([player.player_id])[player.player_id]
+        unlock = tx.unlocks.unlock(player.player_id, award_id)
         if unlock is not None and not unlock.active:
             unlock = None
     return _status(award, unlock, career)
 
 
-def award_catalog(database: Database, catalog: Catalog) -> list[AwardListing]:
+def award_catalog(uow: UnitOfWork) -> list[AwardListing]:
     """Every award with its holders and rarity: the percent of players with at least one recorded game
     who hold it (0 when nobody has played). A hidden award shows as '???' until someone holds it."""
-    with database.reader() as tx:
-        tx.views.use_catalog(catalog)
-        holders = tx.views.holders()
-        players = tx.views.players_with_games()
+    with uow.read() as reader:
+        catalog = reader.catalog
+        holders = reader.tx.unlocks.holders()
+        players = reader.tx.careers.players_with_games()
     listings = []
     for award in catalog.compiled:
         d = award.definition
         count = holders.get(d.id, 0)
         masked = d.hidden and count == 0
         listings.append(AwardListing(
-            d.id, HIDDEN if masked else d.name, HIDDEN if masked else d.description, d.tier, d.hidden, d.retired,
-            d.family, d.level, count, round(100.0 * count / players, 2) if players else 0.0,
+            *((HIDDEN, HIDDEN, HIDDEN) if masked else (d.id, d.name, d.description)), d.tier, d.hidden, d.retired,
+            *((None, None) if masked else (d.family, d.level)), count,
+            round(100.0 * count / players, 2) if players else 0.0,
         ))
     return listings

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
 
-from osmo.application.catalogs import catalog_in_effect
-from osmo.application.ports import Database, Transaction
-from osmo.application.projections import dispatch, live_subscribers
+from osmo.application.ports import Transaction
+from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
-from osmo.domain.errors import DuplicateConflict, InvalidReport
-from osmo.domain.games import Game, GameReport, check_report, game_from_data
+from osmo.domain.errors import DuplicateConflict, InvalidInput, InvalidReport
+from osmo.domain.games import Game, GameReport, check_report, describe_difference, game_from_data
 
 CHUNK_SIZE = 500
 
@@ -79,19 +78,23 @@ class Checked:
 Outcome = Checked | Rejection
 
 
-def check_submission(submission: Submission, catalog: Catalog) -> Outcome:
-    """The domain's verdict on one submission (pure: safe to run in worker processes)."""
+def check_submission(submission: Submission, catalog: Catalog, now: datetime | None = None) -> Outcome:
+    """The domain's verdict on one submission (pure: safe to run in worker processes). ``now`` is when
+    the reports were received: a report finished later than that (beyond a small clock skew) is refused."""
     if submission.report is None:
         return Rejection(submission.line, submission.game_id, submission.error or "unreadable")
     try:
-        return Checked(submission.line, check_report(submission.report, catalog))
+        return Checked(submission.line, check_report(submission.report, catalog, now))
     except InvalidReport as error:
         return Rejection(submission.line, submission.report.game_id, str(error))
 
 
+class NoReports(InvalidInput):
+    """The input holds no report at all."""
+
+
 def record_games(
-    database: Database,
-    catalog: Catalog,
+    uow: UnitOfWork,
     submissions: Iterable[Submission],
     *,
     skip_invalid: bool = False,
@@ -102,14 +105,17 @@ def record_games(
 
     A game id already recorded with the same content (after normalisation) is a duplicate, not an
     error; with different content it is rejected. Raises BatchRejected when any report is invalid,
-    unless ``skip_invalid``: then the valid ones are recorded and the invalid ones listed.
+    unless ``skip_invalid``: then the valid ones are recorded and the invalid ones listed; NoReports when
+    there is none. Reports are checked with the catalog ``uow.catalog()`` gives.
     """
-    return record_checked(database, catalog, (check_submission(s, catalog) for s in submissions),
+    catalog = uow.catalog()
+    now = datetime.now(UTC)
+    return record_checked(uow, catalog, (check_submission(s, catalog, now) for s in submissions),
                           skip_invalid=skip_invalid, chunk_size=chunk_size, progress=progress)
 
 
 def record_checked(
-    database: Database,
+    uow: UnitOfWork,
     catalog: Catalog,
     outcomes: Iterable[Outcome],
     *,
@@ -117,33 +123,31 @@ def record_checked(
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> RecordResult:
-    """``record_games`` for submissions already checked (for example by worker processes)."""
+    """``record_games`` for submissions already checked with ``catalog`` (for example by worker processes)."""
     result = RecordResult()
-    checked = _check_all(database, catalog, outcomes, result)
+    checked = _check_all(uow, catalog, outcomes, result)
+    if not checked and not result.rejected and not result.duplicates:
+        raise NoReports("no reports in the input")
     if result.rejected and not skip_invalid:
         raise BatchRejected(result.rejected)
-    subscribers = live_subscribers()
     stat_ids = catalog.stat_ids  # the order of the checked games' values
-    in_effect = catalog
     for start in range(0, len(checked), chunk_size):
         chunk = checked[start:start + chunk_size]
-        with database.transaction() as tx:
-            in_effect = catalog_in_effect(tx, in_effect)
-            tx.views.use_catalog(in_effect)
-            fresh = _drop_recorded(tx, chunk, catalog, result)
-            recorded = tx.events.append(
-                [ev.game_recorded(c.game.to_data(stat_ids), in_effect.version) for c in fresh])
-            decided = dispatch(tx, recorded, in_effect, subscribers)
-        result.recorded += len(recorded)
-        result.unlocked.extend(
-            Unlock(e.data["player_id"], e.data["award_id"], e.data["game_id"])
-            for e in decided if e.type == ev.AWARD_UNLOCKED)
+        with uow.write() as writer:
+            fresh = _drop_recorded(writer.tx, chunk, catalog, result)
+            appended = writer.append(
+                [ev.game_recorded(c.game.to_data(stat_ids), writer.catalog.version) for c in fresh])
+        for event in appended:
+            if event.type == ev.GAME_RECORDED:
+                result.recorded += 1
+            elif event.type == ev.AWARD_UNLOCKED:
+                result.unlocked.append(Unlock(event.data["player_id"], event.data["award_id"], event.data["game_id"]))
         if progress:
             progress(len(chunk))
     return result
 
 
-def _check_all(database: Database, catalog: Catalog, outcomes: Iterable[Outcome],
+def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome],
                result: RecordResult) -> list[Checked]:
     """The outcomes that are new games of registered players; the rest are counted or rejected."""
     stat_ids = catalog.stat_ids
@@ -154,10 +158,9 @@ def _check_all(database: Database, catalog: Catalog, outcomes: Iterable[Outcome]
         else:
             candidates.append(outcome)
 
-    with database.reader() as tx:
-        tx.views.use_catalog(catalog)
-        registered = tx.views.registered(p for c in candidates for p in c.game.player_ids)
-        stored = tx.events.first_events(ev.game_stream(c.game_id) for c in candidates)
+    with uow.read() as reader:
+        registered = reader.tx.players.registered(p for c in candidates for p in c.game.player_ids)
+        stored = reader.tx.events.first_events(ev.game_stream(c.game_id) for c in candidates)
     seen: dict[str, Checked] = {}
     checked: list[Checked] = []
     for candidate in candidates:
@@ -173,23 +176,22 @@ def _check_all(database: Database, catalog: Catalog, outcomes: Iterable[Outcome]
                 result.duplicates += 1
             else:
                 result.rejected.append(Rejection(candidate.line, candidate.game_id, (
-                    f"game {candidate.game_id!r} appears again with different content (first at line {earlier.line})")))
+                    f"game {candidate.game_id!r} appears again with different content (first at line {earlier.line}): "
+                    + describe_difference(earlier.game, candidate.game))))
             continue
         previous = stored.get(ev.game_stream(candidate.game_id))
         if previous is not None:
-            if _same_game(previous.data, candidate.game, stat_ids):
+            recorded = game_from_data(previous.data, stat_ids)
+            if recorded == candidate.game:
                 result.duplicates += 1
             else:
                 result.rejected.append(Rejection(candidate.line, candidate.game_id, (
-                    f"game {candidate.game_id!r} was already recorded with different content")))
+                    f"game {candidate.game_id!r} was already recorded with different content: "
+                    + describe_difference(recorded, candidate.game))))
             continue
         seen[candidate.game_id] = candidate
         checked.append(candidate)
     return checked
-
-
-def _same_game(stored: dict[str, Any], game: Game, stat_ids: Sequence[str]) -> bool:
-    return game_from_data(stored, stat_ids) == game
 
 
 def _drop_recorded(tx: Transaction, chunk: list[Checked], catalog: Catalog, result: RecordResult) -> list[Checked]:
@@ -202,9 +204,12 @@ def _drop_recorded(tx: Transaction, chunk: list[Checked], catalog: Catalog, resu
         previous = stored.get(ev.game_stream(candidate.game_id))
         if previous is None:
             fresh.append(candidate)
-        elif _same_game(previous.data, candidate.game, catalog.stat_ids):
-            result.duplicates += 1
         else:
+            recorded = game_from_data(previous.data, catalog.stat_ids)
+            if recorded == candidate.game:
+                result.duplicates += 1
+                continue
             raise DuplicateConflict(
-                f"line {candidate.line}: game {candidate.game_id!r} was recorded concurrently with different content")
+                f"line {candidate.line}: game {candidate.game_id!r} was recorded concurrently with different "
+                f"content: {describe_difference(recorded, candidate.game)}")
     return fresh

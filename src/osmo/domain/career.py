@@ -1,8 +1,8 @@
-"""Careers: every player's historical statistics, folded game by game in recorded order."""
+"""Careers: every player's historical statistics, folded game by game in recorded order (``Catalog.fold``)."""
 
 from __future__ import annotations
 
-from osmo.domain.catalog import CAREER_BASE, Catalog
+from osmo.domain.catalog import Catalog
 
 Career = tuple[int, ...]
 
@@ -14,31 +14,6 @@ def empty_career(catalog: Catalog) -> Career:
 def game_vector(values: tuple[int, ...], won: bool) -> tuple[int, ...]:
     """The ``game.*`` values of a line: its stats in catalog order, then ``won`` (0 or 1)."""
     return (*values, 1 if won else 0)
-
-
-def fold(career: Career, values: tuple[int, ...], won: bool) -> Career:
-    """The career after one more game with these stat values.
-
-    Layout (see Catalog): games_played, wins, losses, current_win_streak, best_win_streak,
-    total_<stat>..., best_<stat>...
-    """
-    n = len(values)
-    base = len(CAREER_BASE)
-    totals = career[base:base + n]
-    bests = career[base + n:]
-    games, wins, losses, streak, best_streak = career[:base]
-    if won:
-        wins += 1
-        streak += 1
-        best_streak = max(best_streak, streak)
-    else:
-        losses += 1
-        streak = 0
-    return (
-        games + 1, wins, losses, streak, best_streak,
-        *[t + v for t, v in zip(totals, values, strict=True)],
-        *[b if b > v else v for b, v in zip(bests, values, strict=True)],
-    )
 
 
 def as_dict(career: Career, catalog: Catalog) -> dict[str, int]:

@@ -2,6 +2,11 @@
 
 A catalog is read from TOML tables (``[stats.<id>]`` and ``[awards.<id>]``); a user catalog overrides
 the built-in one key by key. This module turns such tables into checked, compiled definitions.
+
+Limits, checked when a catalog is built (every error names the file, and the entry where there is one):
+at most ``MAX_STATS`` (200) stats, so the careers table (5 + 2 columns a stat, plus the key columns) stays far
+below the column limits of PostgreSQL (1,600) and SQLite (2,000); at most ``MAX_AWARDS`` (500) awards; a
+``level`` between 1 and ``MAX_LEVEL`` (1,000); and the limits of the rule language (``osmo.domain.rules``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ AWARD_FIELDS = frozenset(
     {"name", "description", "rule", "tier", "hidden", "family", "level", "progress", "retired"}
 )
 CAREER_BASE = ("games_played", "wins", "losses", "current_win_streak", "best_win_streak")
+MAX_STATS = 200
+MAX_AWARDS = 500
+MAX_LEVEL = 1_000
 
 Vector = tuple[int, ...] | list[int]
 
@@ -72,7 +80,6 @@ class AwardDef:
 class CompiledAward:
     definition: AwardDef
     node: rules.Node
-    holds: Callable[[Vector, Vector], bool]
     progress: rules.ProgressSpec | None
     progress_value: Callable[[Vector], float | None] | None
 
@@ -154,18 +161,17 @@ class Catalog:
 
     def _compile(self, award: AwardDef) -> CompiledAward:
         names = self.names()
-        game_index = {name: i for i, name in enumerate(self.game_names)}
         career_index = {name: i for i, name in enumerate(self.career_names)}
         try:
             node = rules.parse(award.rule, names)
         except rules.RuleSyntaxError as error:
-            raise InvalidCatalog(f"award {award.id!r}: rule {award.rule!r}: {error}") from None
+            raise InvalidCatalog(f"award {award.id!r}: rule {_quote(award.rule)}: {error}") from None
         progress = rules.progress_of(node)
         if award.progress is not None:
             try:
                 declared = rules.parse(award.progress, names)
             except rules.RuleSyntaxError as error:
-                raise InvalidCatalog(f"award {award.id!r}: progress {award.progress!r}: {error}") from None
+                raise InvalidCatalog(f"award {award.id!r}: progress {_quote(award.progress)}: {error}") from None
             progress = rules.progress_of(declared)
             if progress is None:
                 raise InvalidCatalog(
@@ -173,7 +179,7 @@ class Catalog:
                     " or '> N' with a number N"
                 )
         value = rules.compile_value(progress.expression, career_index) if progress else None
-        return CompiledAward(award, node, rules.compile_python(node, game_index, career_index), progress, value)
+        return CompiledAward(award, node, progress, value)
 
     def to_data(self) -> dict[str, Any]:
         """The catalog as plain data, in a canonical form (what is stored in CatalogChanged)."""
@@ -181,6 +187,11 @@ class Catalog:
             "stats": {s.id: s.to_data() for s in self.stats},
             "awards": {a.id: a.to_data() for a in self.awards},
         }
+
+
+def _quote(text: str, limit: int = 120) -> str:
+    """``text`` quoted for an error message, shortened when long (a rule can be up to 1,000 characters)."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
 def _compile_bounds(bounds: tuple[tuple[int, str, int | None], ...]) -> Callable[[Vector, float], bool]:
@@ -195,7 +206,7 @@ def _compile_fold(n: int) -> Callable[[Vector, Vector, bool], tuple[int, ...]]:
     """``fold(career, values, won)``: the career after one more game, as straight-line code for n stats.
 
     Career layout: games_played, wins, losses, current_win_streak, best_win_streak, total_<stat>...,
-    best_<stat>... (see ``career.fold`` for the reference definition it must agree with).
+    best_<stat>... (tests/unit/test_career_properties.py checks it against a plain reference fold).
     """
     base = len(CAREER_BASE)
     rest = "".join(
@@ -243,7 +254,8 @@ def _award(award_id: str, table: Any, where: str) -> AwardDef:
     family, level = table.get("family"), table.get("level")
     _expect(family is None or (isinstance(family, str) and bool(ID_PATTERN.fullmatch(family))), where,
             "family must be an id (lowercase letters, digits, _)")
-    _expect(level is None or (type(level) is int and level >= 1), where, "level must be a positive integer")
+    _expect(level is None or (type(level) is int and 1 <= level <= MAX_LEVEL), where,
+            f"level must be an integer from 1 to {MAX_LEVEL}")
     _expect((family is None) == (level is None), where, "family and level go together")
     progress = table.get("progress")
     _expect(progress is None or isinstance(progress, str), where, "progress must be a string")
@@ -261,15 +273,18 @@ def build_catalog(layers: list[tuple[str, Mapping[str, Any]]], version: int = 0)
     stat_tables: dict[str, tuple[str, Any]] = {}
     award_tables: dict[str, tuple[str, Any]] = {}
     for source, data in layers:
+        _expect(isinstance(data, Mapping), source, "a catalog is a table with [stats] and [awards]")
         unknown = set(data) - {"stats", "awards"}
         _expect(not unknown, source, f"unknown top-level table(s) {', '.join(sorted(unknown))}")
-        for kind, target in (("stats", stat_tables), ("awards", award_tables)):
+        for kind, target, limit in (("stats", stat_tables, MAX_STATS), ("awards", award_tables, MAX_AWARDS)):
             tables = data.get(kind, {})
             _expect(isinstance(tables, Mapping), source, f"[{kind}] must be a table of tables")
             for entry_id, table in tables.items():
                 where = f"{source}: {kind[:-1]} {entry_id!r}"
-                _expect(bool(ID_PATTERN.fullmatch(entry_id)), where,
+                _expect(isinstance(entry_id, str) and bool(ID_PATTERN.fullmatch(entry_id)), where,
                         "ids are lowercase letters, digits and _ (at most 40, starting with a letter)")
+                _expect(entry_id in target or len(target) < limit, where,
+                        f"a catalog has at most {limit} {kind} (the built-in ones included)")
                 target[entry_id] = (source, table)
     stats = []
     for stat_id, (source, table) in stat_tables.items():

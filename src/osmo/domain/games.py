@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import math
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from typing import Any, NamedTuple, NoReturn
 
@@ -14,6 +17,17 @@ from osmo.domain.errors import InvalidReport
 TEAM_SIZES = range(3, 6)
 MAX_STAT = 2**31 - 1
 MAX_ID_LENGTH = 128
+"""Game ids and player ids: 1 to 128 characters, not only whitespace, no control characters (Unicode
+category C: Cc, Cf, Cs, Co, Cn)."""
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future of ``now`` a report's finished_at may be (game servers' clocks drift)."""
+MAX_METADATA_BYTES = 16 * 1024
+"""The largest metadata object, in bytes of compact UTF-8 JSON."""
+MAX_METADATA_DEPTH = 16
+"""How deeply metadata may nest: the metadata object itself is level 1, ``{"a": {"b": [1]}}`` has 3 levels."""
+METADATA_INTS = range(-(2**63), 2**63)
+"""Integers in metadata are 64-bit signed (as JSON readers and PostgreSQL's bigint hold them); every number
+is finite (no NaN or Infinity, nor 1e309, which reads as Infinity)."""
 
 
 class PlayerLine(NamedTuple):
@@ -53,6 +67,8 @@ class Game:
     winner: int
     lines: tuple[Line, ...]
     metadata: Mapping[str, Any]
+    stat_ids: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    """The names of ``Line.values``, in order (the catalog's; not part of equality)."""
 
     @property
     def player_ids(self) -> tuple[str, ...]:
@@ -110,18 +126,119 @@ def game_from_data(data: Mapping[str, Any], stat_ids: Sequence[str]) -> Game:
     """Read a stored GameRecorded payload (see ``line_values``)."""
     return Game(
         data["game_id"], parse_instant(data["started_at"]), parse_instant(data["finished_at"]),
-        data["winner"], tuple(line_values(data, stat_ids)), data.get("metadata", {}),
+        data["winner"], tuple(line_values(data, stat_ids)), data.get("metadata", {}), tuple(stat_ids),
     )
 
 
 _INT = {int}
+_METADATA_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_NOT_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
-def _player_problem(where: str, team: int, slot: int, player_id: object, seen: set[str]) -> NoReturn:
-    who = f"{where}, team {team} player {slot}"
-    if type(player_id) is not str or not player_id.strip() or len(player_id) > MAX_ID_LENGTH:
-        raise InvalidReport(f"{who}: player_id must be a non-empty string of at most {MAX_ID_LENGTH} characters")
-    raise InvalidReport(f"{where}, team {team} player {player_id!r}: plays twice in the same game")
+def id_problem(value: object) -> str | None:
+    """Why ``value`` is not a valid game or player id (1 to MAX_ID_LENGTH characters, not only whitespace,
+    no character of Unicode category C: Cc, Cf, Cs, Co, Cn), or None."""
+    if type(value) is not str or not value.strip() or len(value) > MAX_ID_LENGTH:
+        return f"must be a non-empty string of at most {MAX_ID_LENGTH} characters"
+    if not value.isprintable():  # cheap test; it also refuses spaces other than ' ', which are allowed
+        for position, char in enumerate(value, 1):
+            if unicodedata.category(char)[0] == "C":
+                return (f"must not contain control characters, got {value!r} "
+                        f"(U+{ord(char):04X} at position {position})")
+    return None
+
+
+def metadata_problem(metadata: object) -> str | None:
+    """Why ``metadata`` cannot be stored, naming the field, or None.
+
+    Metadata is a JSON object of at most MAX_METADATA_BYTES once serialised (compact UTF-8) and
+    MAX_METADATA_DEPTH levels deep, holding strings, booleans, nulls, lists, objects, finite numbers and
+    integers within METADATA_INTS: anything else would be stored as something else (NaN as null, a
+    larger integer as a float), so recording the same report again would find different content.
+    """
+    if type(metadata) is not dict:
+        return f"metadata must be an object, got {_type_name(metadata)}"
+    try:
+        size: int | None = len(_METADATA_ENCODER.encode(metadata).encode())
+    except (ValueError, TypeError, RecursionError):  # NaN or Infinity, a lone surrogate, a type JSON lacks, depth
+        size = None
+    if size is not None and size > MAX_METADATA_BYTES:
+        return f"metadata takes {size} bytes once serialised; at most {MAX_METADATA_BYTES} (16 KiB) are allowed"
+    found = _value_problem(metadata, 1, size is None)
+    if found is None:
+        return None if size is not None else "metadata cannot be serialised as JSON"
+    problem, path = found
+    return f"metadata{''.join(map(_path_step, reversed(path)))} {problem}"
+
+
+def _value_problem(value: object, depth: int, thorough: bool) -> tuple[str, list[str | int]] | None:
+    """The first problem in a metadata value and its path (innermost step first), or None.
+    ``thorough`` also looks for lone surrogates (costly; only when serialising failed)."""
+    if type(value) is str:
+        if thorough and not _is_utf8(value):
+            return "is not valid Unicode (it holds a lone surrogate)", []
+        return None
+    if type(value) is int:
+        if value in METADATA_INTS:
+            return None
+        return f"= {_int_text(value)} is out of range {METADATA_INTS[0]}..{METADATA_INTS[-1]}", []
+    if type(value) is float:
+        if math.isfinite(value):
+            return None
+        return f"must be a finite number, got {_NOT_FINITE.get(value, 'NaN')}", []
+    if value is None or type(value) is bool:
+        return None
+    if type(value) is dict or type(value) is list:
+        if depth > MAX_METADATA_DEPTH:
+            return f"is nested too deeply (metadata may be at most {MAX_METADATA_DEPTH} levels deep)", []
+        items: Iterable[tuple[str | int, object]]
+        if type(value) is dict:
+            for key in value:
+                if type(key) is not str:
+                    return f"has a key that is not a string: {key!r}", []
+                if thorough and not _is_utf8(key):
+                    return f"has a key that is not valid Unicode (it holds a lone surrogate): {key!r}", []
+            items = value.items()
+        else:
+            items = enumerate(value)
+        for step, item in items:
+            found = _value_problem(item, depth + 1, thorough)
+            if found is not None:
+                found[1].append(step)
+                return found
+        return None
+    return f"must be a string, number, boolean, null, list or object, got {_type_name(value)}", []
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _int_text(value: int) -> str:
+    return str(value) if value.bit_length() <= 256 else f"(a {value.bit_length()}-bit integer)"
+
+
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _path_step(step: str | int) -> str:
+    if type(step) is int:
+        return f"[{step}]"
+    return f".{step}" if str(step).isidentifier() else f"[{step!r}]"
+
+
+def _player_problem(where: str, team: int, slot: int, player_id: object, seen: set[str]) -> None:
+    """Raises InvalidReport if the player id is invalid or already seen (the caller found it suspect)."""
+    problem = id_problem(player_id)
+    if problem is not None:
+        raise InvalidReport(f"{where}, team {team} player {slot}: player_id {problem}")
+    if player_id in seen:
+        raise InvalidReport(f"{where}, team {team} player {player_id!r}: plays twice in the same game")
 
 
 def _stats_problem(who: str, stats: Mapping[str, object], stat_ids: Sequence[str]) -> NoReturn:
@@ -144,23 +261,40 @@ def _bounds_problem(who: str, values: tuple[int, ...], duration: float, catalog:
     raise AssertionError("no bound found broken in values that failed the check")
 
 
-def check_report(report: GameReport, catalog: Catalog) -> Game:
+def _in_utc(where: str, name: str, moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise InvalidReport(f"{where}: {name} ({moment.isoformat()}) is out of range: in UTC it must fall "
+                            f"within the years 1 to 9999") from None
+
+
+def check_report(report: GameReport, catalog: Catalog, now: datetime | None = None) -> Game:
     """Check every rule of a report against the catalog and return its normal form.
 
-    Raises InvalidReport naming the game, the player and the field at fault.
+    ``now`` (an aware datetime), when given, is the clock of the checking machine: a report finished
+    later than ``now + MAX_CLOCK_SKEW`` is refused. Without it (pure tests) times are not compared to a
+    clock. Raises InvalidReport naming the game, the player and the field at fault.
     """
     game_id = report.game_id
-    if not isinstance(game_id, str) or not game_id.strip() or len(game_id) > MAX_ID_LENGTH:
-        raise InvalidReport(f"game_id must be a non-empty string of at most {MAX_ID_LENGTH} characters")
+    if (type(game_id) is not str or not game_id.strip() or len(game_id) > MAX_ID_LENGTH
+            or not game_id.isprintable()):
+        problem = id_problem(game_id)
+        if problem is not None:
+            raise InvalidReport(f"game_id {problem}")
     where = f"game {game_id!r}"
     for name in ("started_at", "finished_at"):
         moment = getattr(report, name)
         if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() is None:
             raise InvalidReport(f"{where}: {name} must be an ISO 8601 time with a time zone")
-    started, finished = report.started_at.astimezone(UTC), report.finished_at.astimezone(UTC)
+    started = _in_utc(where, "started_at", report.started_at)
+    finished = _in_utc(where, "finished_at", report.finished_at)
     if finished <= started:
         raise InvalidReport(f"{where}: finished_at ({format_instant(finished)}) must be after started_at "
                             f"({format_instant(started)})")
+    if now is not None and finished > now + MAX_CLOCK_SKEW:
+        raise InvalidReport(f"{where}: finished_at ({format_instant(finished)}) is in the future: the clock here "
+                            f"reads {format_instant(now)} and allows {_minutes(MAX_CLOCK_SKEW)} of clock skew")
     if type(report.winner) is not int or report.winner not in (0, 1):
         raise InvalidReport(f"{where}: winner must be 0 or 1 (the index of the winning team), got {report.winner!r}")
     if len(report.teams) != 2:
@@ -171,6 +305,11 @@ def check_report(report: GameReport, catalog: Catalog) -> Game:
             raise InvalidReport(f"{where}: team {index} has {size} players; a team has 3 to 5 players")
     if sizes[0] != sizes[1]:
         raise InvalidReport(f"{where}: teams are uneven ({sizes[0]} vs {sizes[1]} players); they must be the same size")
+    metadata = report.metadata
+    if metadata or type(metadata) is not dict:
+        problem = metadata_problem(metadata)
+        if problem is not None:
+            raise InvalidReport(f"{where}: {problem}")
 
     duration = (finished - started).total_seconds()
     stat_ids = catalog.stat_ids
@@ -182,7 +321,7 @@ def check_report(report: GameReport, catalog: Catalog) -> Game:
     for team, members in enumerate(report.teams):
         for slot, (player_id, stats) in enumerate(members):
             if (type(player_id) is not str or not player_id.strip() or len(player_id) > MAX_ID_LENGTH
-                    or player_id in seen):
+                    or player_id in seen or not player_id.isprintable()):
                 _player_problem(where, team, slot, player_id, seen)
             seen.add(player_id)
             if stats and not (stats.keys() <= known and set(map(type, stats.values())) == _INT
@@ -192,4 +331,53 @@ def check_report(report: GameReport, catalog: Catalog) -> Game:
             if not within_bounds(values, duration):
                 _bounds_problem(f"{where}, team {team} player {player_id!r}", values, duration, catalog)
             lines.append(Line(player_id, team, values))
-    return Game(game_id, started, finished, report.winner, tuple(lines), report.metadata)
+    return Game(game_id, started, finished, report.winner, tuple(lines), metadata, stat_ids)
+
+
+def _minutes(span: timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
+
+
+def describe_difference(stored: Game, reported: Game) -> str:
+    """The first field that differs between two checked games (for a conflict message), for example
+    ``finished_at differs (recorded 2026-11-28T10:25:00Z, reported 2026-11-28T10:26:00Z)`` or
+    ``team 0 player 'thrall': stats.kills differs (recorded 3, reported 4)``."""
+    if stored.game_id != reported.game_id:
+        return f"game_id differs (recorded {stored.game_id!r}, reported {reported.game_id!r})"
+    for name in ("started_at", "finished_at"):
+        before, after = getattr(stored, name), getattr(reported, name)
+        if before != after:
+            return f"{name} differs (recorded {format_instant(before)}, reported {format_instant(after)})"
+    if stored.winner != reported.winner:
+        return f"winner differs (recorded {stored.winner}, reported {reported.winner})"
+    for team in sorted({line.team for line in (*stored.lines, *reported.lines)}):
+        before = [line.player_id for line in stored.lines if line.team == team]
+        after = [line.player_id for line in reported.lines if line.team == team]
+        if before != after:
+            return (f"team {team} players differ (recorded {', '.join(map(repr, before))}; "
+                    f"reported {', '.join(map(repr, after))})")
+    names = reported.stat_ids or stored.stat_ids
+    for old, new in zip(stored.lines, reported.lines, strict=True):
+        if old.values != new.values:
+            who = f"team {new.team} player {new.player_id!r}"
+            if len(old.values) != len(new.values):
+                return f"{who}: stats differ (recorded {old.values}, reported {new.values})"
+            i, a, b = next((i, a, b) for i, (a, b) in enumerate(zip(old.values, new.values, strict=True)) if a != b)
+            name = names[i] if i < len(names) else f"#{i}"
+            return f"{who}: stats.{name} differs (recorded {a}, reported {b})"
+    if stored.metadata != reported.metadata:
+        absent = object()
+        for key in {**stored.metadata, **reported.metadata}:
+            a, b = stored.metadata.get(key, absent), reported.metadata.get(key, absent)
+            if a != b:
+                return f"metadata differs at key {key!r} (recorded {_shown(a, absent)}, reported {_shown(b, absent)})"
+        return "metadata differs"
+    return "no field differs"
+
+
+def _shown(value: object, absent: object) -> str:
+    if value is absent:
+        return "nothing"
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= 60 else f"{text[:57]}..."

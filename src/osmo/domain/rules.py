@@ -1,4 +1,4 @@
-"""The award rule language: parsed once, type-checked, then compiled to Python and to SQL.
+"""The award rule language: parsed once, checked, then evaluated in Python (live) and over numpy arrays (bulk).
 
 A rule is a boolean expression over ``game.<name>`` (the player's line in this game) and
 ``career.<name>`` (the player's career including this game)::
@@ -19,10 +19,25 @@ Grammar (lowest precedence first)::
     unary      := "-" unary | atom
     atom       := NUMBER | ("game" | "career") "." NAME | "(" rule ")"
 
-Semantics: stats are integers, ``/`` is real division, and a division by zero anywhere in the rule
-makes the whole rule false for that player and game (even under an ``or`` that would otherwise hold).
-Python evaluation and SQL evaluation implement exactly these semantics, so live evaluation and
-database backfill agree.
+Semantics are Python's: stats are integers (int64 values) and integer arithmetic is exact, ``/`` is real
+division (correctly rounded to a float), an integer meeting a float is converted to the nearest float, and
+comparisons between integers and floats are exact. A division by zero anywhere in the rule makes the whole rule
+false for that player and game (even under an ``or`` that would otherwise hold).
+
+Live recording compiles the checked tree to Python (``compile_python``, ``Catalog.evaluate``). Backfill and
+explain evaluate the same tree over numpy columns (``osmo.application.rule_arrays``): int64/float64 arithmetic
+wherever a range analysis proves it gives the Python result, exact Python arithmetic elsewhere, so both agree on
+every line.
+
+Limits, checked by ``parse`` so that a rule that loads can always run:
+
+- a rule is at most ``MAX_RULE_LENGTH`` (1,000) characters;
+- it nests at most ``MAX_DEPTH`` (32) levels: parentheses inside parentheses, and the depth of the parsed tree
+  (every operator is one level, a run of ``and`` or of ``or`` is one level, so ``a + b + c`` is two);
+- a number has at most ``MAX_DIGITS`` (15) significant digits and is 0 or between ``10**-15`` and ``10**15``
+  (so it is finite, never rounds to 0, and an integer literal is exact as a float);
+- where an integer meets a float (an operand of ``/`` or of arithmetic with a decimal) its value stays within
+  the float range for every int64 value of the stats (only products of more than 15 stats can break this).
 """
 
 from __future__ import annotations
@@ -34,12 +49,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from osmo.domain.errors import InvalidCatalog
-
 Scope = Literal["game", "career"]
-Dialect = Literal["sqlite", "postgres"]
 
 COMPARISONS = ("<=", ">=", "==", "!=", "<", ">")
+
+MAX_RULE_LENGTH = 1_000
+MAX_DEPTH = 32
+MAX_DIGITS = 15
+MAX_NUMBER = 10**15
+MIN_NUMBER = Decimal(1).scaleb(-15)  # the smallest non-zero number: 0.000000000000001
+STAT_RANGE = (-(2**63), 2**63 - 1)  # every game.* and career.* value is an int64
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,20 +110,44 @@ _TOKEN = re.compile(
 
 
 class RuleSyntaxError(ValueError):
-    """A rule does not parse or does not type-check; the message says where."""
+    """A rule does not parse, does not type-check or breaks a limit; the message says where."""
 
 
 def _tokenize(text: str) -> list[str]:
+    """The tokens of ``text``; parentheses nested deeper than MAX_DEPTH are refused here, before any recursion."""
     tokens: list[str] = []
     pos = 0
+    depth = 0
     text = text.rstrip()
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
             raise RuleSyntaxError(f"unexpected character {text[pos:].lstrip()[:1]!r} at column {pos + 1}")
-        tokens.append(match.group(match.lastgroup or "op"))
+        token = match.group(match.lastgroup or "op")
+        if token == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise RuleSyntaxError(f"parentheses nested more than {MAX_DEPTH} deep at column {match.end()}")
+        elif token == ")":
+            depth -= 1
+        tokens.append(token)
         pos = match.end()
     return tokens
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _number(token: str) -> int | float:
+    """A number literal within the limits: an int, or a float when written with a fraction."""
+    digits = token.replace(".", "").lstrip("0").rstrip("0")
+    if len(digits) > MAX_DIGITS:
+        raise RuleSyntaxError(f"number {_short(token)} has more than {MAX_DIGITS} significant digits")
+    exact = Decimal(token)
+    if exact > MAX_NUMBER or 0 < exact < MIN_NUMBER:
+        raise RuleSyntaxError(f"number {_short(token)} is out of range: numbers are 0 or between 10**-15 and 10**15")
+    return float(token) if "." in token else int(token)
 
 
 class _Parser:
@@ -145,10 +188,14 @@ class _Parser:
         return operands[0] if len(operands) == 1 else BoolOp("and", tuple(operands))
 
     def not_(self) -> Node:
-        if self.peek() == "not":
+        count = 0
+        while self.peek() == "not":  # a loop, not recursion: the tree depth is checked after parsing
             self.take()
-            return Not(self.not_())
-        return self.comparison()
+            count += 1
+        node = self.comparison()
+        for _ in range(count):
+            node = Not(node)
+        return node
 
     def comparison(self) -> Node:
         left = self.sum()
@@ -173,10 +220,14 @@ class _Parser:
         return node
 
     def unary(self) -> Node:
-        if self.peek() == "-":
+        count = 0
+        while self.peek() == "-":
             self.take()
-            return Neg(self.unary())
-        return self.atom()
+            count += 1
+        node = self.atom()
+        for _ in range(count):
+            node = Neg(node)
+        return node
 
     def atom(self) -> Node:
         token = self.take()
@@ -185,7 +236,7 @@ class _Parser:
             self.take(")")
             return node
         if token[0].isdigit():
-            return Num(float(token) if "." in token else int(token))
+            return Num(_number(token))
         if token in ("game", "career"):
             self.take(".")
             name = self.take()
@@ -193,6 +244,28 @@ class _Parser:
                 raise RuleSyntaxError(f"expected a stat name after '{token}.', found {name!r}")
             return Ref(token, name)  # type: ignore[arg-type]
         raise RuleSyntaxError(f"unexpected {token!r}: names are written game.<stat> or career.<stat>")
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    match node:
+        case Neg(operand) | Not(operand):
+            return (operand,)
+        case Arith(_, left, right) | Compare(_, left, right):
+            return (left, right)
+        case BoolOp(_, operands):
+            return operands
+    return ()
+
+
+def depth(node: Node) -> int:
+    """The depth of the tree (a leaf is 1), computed without recursion so that any tree can be measured."""
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in _children(current))
+    return deepest
 
 
 def _is_boolean(node: Node) -> bool:
@@ -219,26 +292,79 @@ def _check(node: Node, names: Mapping[Scope, frozenset[str]], want_bool: bool) -
             _check(operand, names, True)
 
 
+def span(op: str, left: tuple[int, int], right: tuple[int, int]) -> tuple[int, int]:
+    """The exact range of ``left op right`` (``+``, ``-`` or ``*``) for integers in the two ranges."""
+    if op == "+":
+        return left[0] + right[0], left[1] + right[1]
+    if op == "-":
+        return left[0] - right[1], left[1] - right[0]
+    corners = [a * b for a in left for b in right]
+    return min(corners), max(corners)
+
+
+def _within_floats(bounds: tuple[int, int]) -> bool:
+    try:
+        float(max(-bounds[0], bounds[1]))  # rounding is monotonic: if the largest converts, all do
+    except OverflowError:
+        return False
+    return True
+
+
+def _check_float_range(node: Node) -> None:
+    """Refuse a rule where an integer that meets a float could be too large for a float (Python would raise
+    OverflowError there) for some int64 values of the stats."""
+
+    def integer_range(n: Node) -> tuple[int, int] | None:  # None: the value is a float
+        match n:
+            case Num(value):
+                return (value, value) if isinstance(value, int) else None
+            case Ref():
+                return STAT_RANGE
+            case Neg(operand):
+                inner = integer_range(operand)
+                return None if inner is None else (-inner[1], -inner[0])
+            case Arith(op, left, right):
+                a, b = integer_range(left), integer_range(right)
+                if a is not None and b is not None and op != "/":
+                    return span(op, a, b)
+                for side, bounds in ((left, a), (right, b)):
+                    if bounds is not None and not _within_floats(bounds):
+                        raise RuleSyntaxError(
+                            f"{_short(render(side))} can exceed the range of a decimal number (about 1.8e308)"
+                            " where it meets a division or a decimal")
+                return None
+        for child in _children(n):
+            integer_range(child)
+        return None
+
+    integer_range(node)
+
+
 def parse(text: str, names: Mapping[Scope, frozenset[str]], *, boolean: bool = True) -> Node:
-    """Parse and type-check ``text``; ``names`` are the known game and career names."""
+    """Parse and check ``text`` (names, types and the limits above); ``names`` are the known game and career names."""
     if not isinstance(text, str) or not text.strip():
         raise RuleSyntaxError("a rule must be a non-empty string")
+    if len(text) > MAX_RULE_LENGTH:
+        raise RuleSyntaxError(f"a rule is at most {MAX_RULE_LENGTH} characters (this one has {len(text)})")
     node = _Parser(text).parse()
-    _check(node, names, boolean)
+    check(node, names, boolean=boolean)
     return node
+
+
+def check(node: Node, names: Mapping[Scope, frozenset[str]], *, boolean: bool = True) -> None:
+    """Check a parsed tree: its depth, names and types, and the float range where integers meet floats.
+    (``parse`` checks the text, parentheses and numbers before, and then this.)"""
+    if depth(node) > MAX_DEPTH:
+        raise RuleSyntaxError(
+            f"the rule nests more than {MAX_DEPTH} levels deep (each operator is a level: split long chains)")
+    _check(node, names, boolean)
+    _check_float_range(node)
 
 
 def walk(node: Node) -> Iterator[Node]:
     yield node
-    match node:
-        case Neg(operand) | Not(operand):
-            yield from walk(operand)
-        case Arith(_, left, right) | Compare(_, left, right):
-            yield from walk(left)
-            yield from walk(right)
-        case BoolOp(_, operands):
-            for operand in operands:
-                yield from walk(operand)
+    for child in _children(node):
+        yield from walk(child)
 
 
 def references(node: Node) -> set[tuple[Scope, str]]:
@@ -250,17 +376,10 @@ def denominators(node: Node) -> list[Node]:
     found: list[Node] = []
 
     def visit(n: Node) -> None:
-        match n:
-            case Neg(operand) | Not(operand):
-                visit(operand)
-            case Arith(op, left, right) | Compare(op, left, right):
-                visit(left)
-                visit(right)
-                if op == "/":
-                    found.append(right)
-            case BoolOp(_, operands):
-                for operand in operands:
-                    visit(operand)
+        for child in _children(n):
+            visit(child)
+        if isinstance(n, Arith) and n.op == "/":
+            found.append(n.right)
 
     visit(node)
     return found
@@ -284,41 +403,30 @@ def render(node: Node) -> str:
     raise AssertionError(node)
 
 
-# -- compilation ---------------------------------------------------------------------------------
+# -- compilation to Python -----------------------------------------------------------------------
 
-def _emit(node: Node, ref: Callable[[Ref], str], number: Callable[[int | float], str],
-          divide: Callable[[str, str], str], words: tuple[str, str, str], eq: str) -> str:
-    def go(n: Node) -> str:
-        match n:
-            case Num(value):
-                return number(value)
-            case Ref():
-                return ref(n)
-            case Neg(operand):
-                return f"(-{go(operand)})"
-            case Arith("/", left, right):
-                return divide(go(left), go(right))
-            case Arith(op, left, right):
-                return f"({go(left)} {op} {go(right)})"
-            case Compare(op, left, right):
-                return f"({go(left)} {eq if op == '==' else op} {go(right)})"
-            case BoolOp(op, operands):
-                word = words[0] if op == "and" else words[1]
-                return "(" + f" {word} ".join(go(o) for o in operands) + ")"
-            case Not(operand):
-                return f"({words[2]} {go(operand)})"
-        raise AssertionError(n)
-
-    return go(node)
+def _python(node: Node, ref: Callable[[Ref], str]) -> str:
+    """The node as a Python expression (without the zero-divisor guard)."""
+    match node:
+        case Num(value):
+            return repr(value)
+        case Ref():
+            return ref(node)
+        case Neg(operand):
+            return f"(-{_python(operand, ref)})"
+        case Arith(op, left, right) | Compare(op, left, right):
+            return f"({_python(left, ref)} {op} {_python(right, ref)})"
+        case BoolOp(op, operands):
+            return "(" + f" {op} ".join(_python(o, ref) for o in operands) + ")"
+        case Not(operand):
+            return f"(not {_python(operand, ref)})"
+    raise AssertionError(node)
 
 
 def to_python_source(node: Node, ref: Callable[[Ref], str]) -> str:
     """A Python expression with the rule's semantics; ``ref`` names each stat's value."""
-    body = _emit(node, ref, repr, lambda a, b: f"({a} / {b})", ("and", "or", "not"), "==")
-    guards = [
-        _emit(d, ref, repr, lambda a, b: f"({a} / {b})", ("and", "or", "not"), "==") + " == 0"
-        for d in denominators(node)
-    ]
+    body = _python(node, ref)
+    guards = [f"{_python(d, ref)} == 0" for d in denominators(node)]
     if not guards:
         return body
     return f"(False if ({' or '.join(guards)}) else {body})"
@@ -345,8 +453,7 @@ def compile_value(node: Node, career_index: Mapping[str, int]
     def ref(r: Ref) -> str:
         return f"c[{career_index[r.name]}]"
 
-    body = _emit(node, ref, repr, lambda a, b: f"({a} / {b})", ("and", "or", "not"), "==")
-    source = f"lambda c: {body}"
+    source = f"lambda c: {_python(node, ref)}"
     raw: Callable[[tuple[int, ...] | list[int]], float] = eval(
         compile(source, "<progress>", "eval"), {"__builtins__": {}}
     )
@@ -358,33 +465,6 @@ def compile_value(node: Node, career_index: Mapping[str, int]
             return None
 
     return value
-
-
-def to_sql(node: Node, column: Callable[[Ref], str], dialect: Dialect = "sqlite") -> str:
-    """A SQL boolean expression with the rule's semantics; ``column`` names each stat's column.
-
-    Divisions become ``CAST(a AS REAL) / NULLIF(b, 0)`` and the whole expression is guarded by
-    ``b <> 0`` for every divisor, so a zero divisor makes it false (never NULL, never an error).
-    """
-    real = "REAL" if dialect == "sqlite" else "DOUBLE PRECISION"
-
-    def divide(a: str, b: str) -> str:
-        return f"(CAST({a} AS {real}) / NULLIF({b}, 0))"
-
-    def emit(n: Node) -> str:
-        return _emit(n, column, _sql_number, divide, ("AND", "OR", "NOT"), "=")
-
-    guards = [f"({emit(d)} <> 0)" for d in denominators(node)]
-    body = emit(node)
-    return "(" + " AND ".join([*guards, body]) + ")" if guards else body
-
-
-def _sql_number(value: int | float) -> str:
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidCatalog(f"number {value!r} cannot be used in a rule")
-        return repr(value)
-    return str(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,11 @@
 """The ``osmo`` command line: parse, call a use case, render. Exit codes (one place, ``main``):
-0 success, 1 ``check`` when the award is not held, 2 bad input or usage, 3 infrastructure failure."""
+0 success, 1 ``check`` when the award is not held, 2 bad input or usage, 3 the database is unreachable,
+locked or failed, 4 an unexpected error (a bug: the traceback is printed with ``--debug``)."""
 
 from __future__ import annotations
 
 import sys
+import traceback
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -11,16 +13,19 @@ from typing import Any, NoReturn
 import click
 import orjson
 
+from osmo.application import catalogs as catalogs_uc
 from osmo.application import players as players_uc
 from osmo.application import queries
 from osmo.application.recording import BatchRejected, RecordResult, record_checked, record_games
 from osmo.bootstrap import DEFAULT_DB, App, bootstrap
-from osmo.domain.errors import InvalidInput, OsmoError, StoreUnavailable
+from osmo.domain.errors import InvalidInput, OsmoError
 from osmo.entrypoints import render
 
 EXIT_NOT_HELD = 1
 EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 3
+EXIT_BUG = 4
+SHOWN_REJECTIONS = 20
 
 
 def _app(ctx: click.Context) -> App:
@@ -36,23 +41,32 @@ def _print_json(value: Any) -> None:
 @click.option("--db", envvar="OSMO_DB", default=DEFAULT_DB, show_default=True,
               help="SQLite file path, or a postgresql:// URL (env OSMO_DB).")
 @click.option("--catalog", "catalog_file", envvar="OSMO_CATALOG", type=click.Path(dir_okay=False),
-              help="A TOML catalog overriding the built-in stats and awards key by key (env OSMO_CATALOG).")
+              help="A TOML catalog overriding the built-in stats and awards key by key (env OSMO_CATALOG): "
+                   "write commands store it as a new catalog version, read commands preview it.")
+@click.option("--debug", is_flag=True, help="Print the traceback of an unexpected error.")
 @click.version_option(package_name="osmo")
 @click.pass_context
-def cli(ctx: click.Context, db: str, catalog_file: str | None) -> None:
+def cli(ctx: click.Context, db: str, catalog_file: str | None, debug: bool) -> None:
     """osmo: record finished games and award achievements."""
     ctx.obj = bootstrap(db, catalog_file)
     ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()
+@click.option("--players", "count", type=click.IntRange(10, 100_000), default=10, show_default=True,
+              help="Register this many sample players: the ten seed players, then generated ones.")
 @click.pass_context
-def init(ctx: click.Context) -> None:
-    """Create the store and register the ten seed players (running it again changes nothing)."""
-    app = _app(ctx)
-    added = players_uc.register_seed_players(app.database, app.catalog)
-    click.echo(f"store ready (catalog v{app.catalog.version}); registered {len(added)} new player(s)")
+def init(ctx: click.Context, count: int) -> None:
+    """Create the store and register the seed players (running it again changes nothing)."""
+    from osmo.simulation import sample_players
 
+    app = _app(ctx)
+    added = players_uc.register_players(app.uow, sample_players(count))
+    catalog, _ = catalogs_uc.in_effect(app.uow)
+    click.echo(f"store ready (catalog v{catalog.version}); registered {len(added)} new player(s)")
+
+
+# -- players ---------------------------------------------------------------------------------------
 
 @cli.group()
 def players() -> None:
@@ -65,9 +79,8 @@ def players() -> None:
 @click.pass_context
 def players_add(ctx: click.Context, player_id: str, name: str) -> None:
     """Register PLAYER_ID with a unique NAME."""
-    app = _app(ctx)
-    player = players_uc.register_player(app.database, app.catalog, player_id, name)
-    click.echo(f"registered {player.player_id} ({player.name})")
+    player = players_uc.register_player(_app(ctx).uow, player_id, name)
+    click.echo(f"registered {render.shown(player.player_id)} ({render.shown(player.name)})")
 
 
 @players.command("list")
@@ -75,12 +88,73 @@ def players_add(ctx: click.Context, player_id: str, name: str) -> None:
 @click.pass_context
 def players_list(ctx: click.Context, as_json: bool) -> None:
     """List registered players."""
-    rows = players_uc.list_players(_app(ctx).database)
+    rows = players_uc.list_players(_app(ctx).uow)
     if as_json:
         _print_json([{"player_id": p.player_id, "name": p.name} for p in rows])
     else:
         render.players(rows)
 
+
+# -- the catalog -----------------------------------------------------------------------------------
+
+@cli.group()
+def catalog() -> None:
+    """Show, compare and apply catalogs (stats and awards).
+
+    The catalog in effect is stored in the database as versioned events. 'osmo catalog diff FILE' shows
+    what FILE would change, 'osmo catalog apply FILE' stores it: new games are evaluated with it, and
+    'osmo backfill' grants its new awards for past games."""
+
+
+def _load(path: str) -> Any:
+    from osmo.adapters.catalog_files import load_catalog
+
+    return load_catalog(path)
+
+
+@catalog.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Machine output.")
+@click.pass_context
+def catalog_show(ctx: click.Context, as_json: bool) -> None:
+    """The catalog in effect (or the --catalog file previewed)."""
+    current, stored = catalogs_uc.in_effect(_app(ctx).uow)
+    if as_json:
+        _print_json({"version": current.version if stored else None, "stored": stored, **current.to_data()})
+    else:
+        render.catalog(current, stored)
+
+
+@catalog.command("diff")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine output.")
+@click.pass_context
+def catalog_diff(ctx: click.Context, file: str, as_json: bool) -> None:
+    """What applying the catalog FILE would change (nothing is stored)."""
+    result = catalogs_uc.diff(_app(ctx).uow, _load(file))
+    if as_json:
+        _print_json({**asdict(result), "empty": result.empty})
+    else:
+        render.catalog_diff(result)
+
+
+@catalog.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def catalog_apply(ctx: click.Context, file: str) -> None:
+    """Store the catalog FILE as the catalog in effect (a new version when it changes anything)."""
+    uow = _app(ctx).uow
+    proposed = _load(file)
+    changes = catalogs_uc.diff(uow, proposed)
+    stored, added = catalogs_uc.apply(uow, proposed)
+    if added:
+        render.catalog_diff(changes)
+        click.echo(f"catalog v{stored.version} is in effect; run 'osmo backfill' to grant new or changed awards "
+                   "for past games")
+    else:
+        click.echo(f"catalog v{stored.version} is already in effect: nothing changed")
+
+
+# -- recording -------------------------------------------------------------------------------------
 
 def _result_json(result: RecordResult) -> dict[str, Any]:
     return {
@@ -89,6 +163,14 @@ def _result_json(result: RecordResult) -> dict[str, Any]:
         "unlocked": [{"player_id": u.player_id, "award": u.award, "game_id": u.game_id} for u in result.unlocked],
         "rejected": [{"line": r.line, "game_id": r.game_id, "error": r.error} for r in result.rejected],
     }
+
+
+def _echo_rejections(rejected: list[Any]) -> None:
+    for rejection in rejected[:SHOWN_REJECTIONS]:
+        click.echo(f"line {rejection.line}: {render.shown(rejection.error)}", err=True)
+    if len(rejected) > SHOWN_REJECTIONS:
+        click.echo(f"... and {len(rejected) - SHOWN_REJECTIONS} more invalid report(s) (--json lists them all)",
+                   err=True)
 
 
 @cli.command()
@@ -101,21 +183,20 @@ def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> 
     from osmo.adapters.report_json import ReportParser
 
     app = _app(ctx)
-    catalog = app.catalog
-    submissions = ReportParser(catalog).parse(file.read())
+    submissions = list(ReportParser(app.uow.catalog()).parse(file.read()))
     try:
-        result = record_games(app.database, catalog, submissions, skip_invalid=skip_invalid)
+        with render.progress_bar(len(submissions), "recording", quiet=as_json or len(submissions) < 20_000) as advance:
+            result = record_games(app.uow, submissions, skip_invalid=skip_invalid, progress=advance)
     except BatchRejected as error:
         if as_json:
             _print_json(_result_json(RecordResult(rejected=error.rejected)))
-        for rejection in error.rejected:
-            click.echo(f"line {rejection.line}: {rejection.error}", err=True)
+        _echo_rejections(error.rejected)
         click.echo(f"{len(error.rejected)} invalid report(s); nothing was recorded", err=True)
         sys.exit(EXIT_BAD_INPUT)
     if as_json:
         _print_json(_result_json(result))
     else:
-        render.record_summary(result)
+        render.record_summary(result, SHOWN_REJECTIONS)
 
 
 @cli.command()
@@ -124,29 +205,31 @@ def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> 
 @click.option("--json", "as_json", is_flag=True, help="Machine output.")
 @click.pass_context
 def play(ctx: click.Context, games: int, seed: int | None, as_json: bool) -> None:
-    """Simulate N games between registered players and record them."""
+    """Simulate N games between registered players and record them; the last one ends now."""
     from osmo.adapters.play_worker import simulated_batches
     from osmo.simulation.simulator import Simulator
 
     app = _app(ctx)
-    catalog = app.catalog
-    player_ids = [p.player_id for p in players_uc.list_players(app.database)]
+    current = app.uow.catalog()
+    player_ids = [p.player_id for p in players_uc.list_players(app.uow)]
     try:
         Simulator(seed, player_ids)
     except ValueError as error:
         raise InvalidInput(f"{error} (run 'osmo init' to register the seed players)") from None
     result = RecordResult()
     with render.progress_bar(games, "playing", quiet=as_json) as advance:
-        for batch in simulated_batches(catalog, seed, player_ids, games, datetime.now(UTC)):
-            part = record_checked(app.database, catalog, batch, progress=advance)
+        for batch in simulated_batches(current, seed, player_ids, games, datetime.now(UTC)):
+            part = record_checked(app.uow, current, batch, progress=advance)
             result.recorded += part.recorded
             result.duplicates += part.duplicates
             result.unlocked.extend(part.unlocked)
     if as_json:
         _print_json(_result_json(result))
     else:
-        render.record_summary(result)
+        render.record_summary(result, SHOWN_REJECTIONS)
 
+
+# -- reading ---------------------------------------------------------------------------------------
 
 @cli.command()
 @click.argument("player")
@@ -154,8 +237,7 @@ def play(ctx: click.Context, games: int, seed: int | None, as_json: bool) -> Non
 @click.pass_context
 def profile(ctx: click.Context, player: str, as_json: bool) -> None:
     """Career stats and awards of PLAYER (an id, or a name)."""
-    app = _app(ctx)
-    result = queries.profile(app.database, app.catalog, player)
+    result = queries.profile(_app(ctx).uow, player)
     if as_json:
         _print_json({
             "player_id": result.player_id, "name": result.name, "career": result.career,
@@ -172,8 +254,7 @@ def profile(ctx: click.Context, player: str, as_json: bool) -> None:
 @click.pass_context
 def check(ctx: click.Context, award: str, player: str, as_json: bool) -> None:
     """Exit 0 if PLAYER holds AWARD, 1 if not (with progress)."""
-    app = _app(ctx)
-    status = queries.check_award(app.database, app.catalog, award, player)
+    status = queries.check_award(_app(ctx).uow, award, player)
     if as_json:
         _print_json(render.award_json(status))
     else:
@@ -187,8 +268,7 @@ def check(ctx: click.Context, award: str, player: str, as_json: bool) -> None:
 @click.pass_context
 def awards(ctx: click.Context, as_json: bool) -> None:
     """The award catalog with holders and rarity."""
-    app = _app(ctx)
-    listing = queries.award_catalog(app.database, app.catalog)
+    listing = queries.award_catalog(_app(ctx).uow)
     if as_json:
         _print_json([
             {k: v for k, v in asdict(a).items() if k in render.AWARD_LIST_KEYS} for a in listing
@@ -198,8 +278,29 @@ def awards(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("award")
+@click.argument("player")
+@click.option("--json", "as_json", is_flag=True, help="Machine output.")
+@click.pass_context
+def explain(ctx: click.Context, award: str, player: str, as_json: bool) -> None:
+    """Why PLAYER holds AWARD (the game, the rule, the values), or how close they came.
+
+    An operator's tool: it names hidden awards and shows their rules."""
+    from osmo.application.explain import explain as explain_uc
+
+    result = explain_uc(_app(ctx).uow, award, player)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        render.explanation(result)
+
+
+# -- history ---------------------------------------------------------------------------------------
+
+@cli.command()
 @click.argument("award_ids", nargs=-1, metavar="[AWARD]...")
-@click.option("--dry-run", is_flag=True, help="List what would be granted without writing.")
+@click.option("--dry-run", is_flag=True, help="List what would be granted without writing (a --catalog file is "
+                                              "previewed, not stored).")
 @click.option("--json", "as_json", is_flag=True, help="Machine output.")
 @click.pass_context
 def backfill(ctx: click.Context, award_ids: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
@@ -209,10 +310,9 @@ def backfill(ctx: click.Context, award_ids: tuple[str, ...], dry_run: bool, as_j
     from osmo.application.backfill import total_games
 
     app = _app(ctx)
-    catalog = app.preview_catalog() if dry_run else app.catalog
-    games = total_games(app.database)
+    games = total_games(app.uow)
     with render.progress_bar(games, "scanning", quiet=as_json or games < 50_000) as advance:
-        result = backfill_uc(app.database, catalog, award_ids, dry_run=dry_run, progress=advance)
+        result = backfill_uc(app.uow, award_ids, dry_run=dry_run, progress=advance)
     if as_json:
         _print_json({"dry_run": dry_run, "granted": result.per_award(),
                      "grants": [asdict(g) for g in result.grants]})
@@ -228,27 +328,10 @@ def rebuild(ctx: click.Context) -> None:
     from osmo.application.backfill import total_games
 
     app = _app(ctx)
-    games = total_games(app.database)
+    games = total_games(app.uow)
     with render.progress_bar(games, "replaying", quiet=games < 50_000) as advance:
-        replayed = rebuild_uc(app.database, app.catalog, progress=advance)
+        replayed = rebuild_uc(app.uow, progress=advance)
     click.echo(f"rebuilt the projections from {replayed} event(s)")
-
-
-@cli.command()
-@click.argument("award")
-@click.argument("player")
-@click.option("--json", "as_json", is_flag=True, help="Machine output.")
-@click.pass_context
-def explain(ctx: click.Context, award: str, player: str, as_json: bool) -> None:
-    """Why PLAYER holds AWARD (the game, the rule, the values), or how close they came."""
-    from osmo.application.explain import explain as explain_uc
-
-    app = _app(ctx)
-    result = explain_uc(app.database, app.catalog, award, player)
-    if as_json:
-        _print_json(result.to_json())
-    else:
-        render.explanation(result)
 
 
 @cli.command()
@@ -256,29 +339,31 @@ def explain(ctx: click.Context, award: str, player: str, as_json: bool) -> None:
 @click.option("--reason", required=True, help="Why the game is voided (kept in history).")
 @click.pass_context
 def void(ctx: click.Context, game_id: str, reason: str) -> None:
-    """Remove GAME_ID from every career it touched; awards that no longer hold move or are revoked."""
-    from osmo.application.corrections import void_game
+    """Remove GAME_ID from every career it touched; awards that no longer hold move later or are revoked."""
+    from osmo.application.corrections import later_games, void_game
 
     app = _app(ctx)
-    decided = void_game(app.database, app.catalog, game_id, reason)
-    click.echo(f"voided {game_id}")
+    games = later_games(app.uow, game_id)
+    with render.progress_bar(games, "rewriting later games", quiet=games < 20_000) as advance:
+        decided = void_game(app.uow, game_id, reason, progress=advance)
+    click.echo(f"voided {render.shown(game_id)}")
     for event in decided:
-        verb = "revoked" if event.type == "AwardRevoked" else f"moved to game {event.data['game_id']}"
-        click.echo(f"  {event.data['award_id']} of {event.data['player_id']}: {verb}")
+        verb = "revoked" if event.type == "AwardRevoked" else f"moved to game {render.shown(event.data['game_id'])}"
+        click.echo(f"  {event.data['award_id']} of {render.shown(event.data['player_id'])}: {verb}")
 
 
 @cli.command()
 @click.argument("award")
 @click.argument("player")
 @click.option("--reason", required=True, help="Why (kept in history).")
+@click.option("--force", is_flag=True, help="Grant even a retired award.")
 @click.pass_context
-def grant(ctx: click.Context, award: str, player: str, reason: str) -> None:
+def grant(ctx: click.Context, award: str, player: str, reason: str, force: bool) -> None:
     """Grant AWARD to PLAYER by hand."""
     from osmo.application.corrections import grant as grant_uc
 
-    app = _app(ctx)
-    grant_uc(app.database, app.catalog, award, player, reason)
-    click.echo(f"granted {award} to {player}")
+    grant_uc(_app(ctx).uow, award, player, reason, force=force)
+    click.echo(f"granted {render.shown(award)} to {render.shown(player)}")
 
 
 @cli.command()
@@ -290,20 +375,35 @@ def revoke(ctx: click.Context, award: str, player: str, reason: str) -> None:
     """Revoke AWARD from PLAYER."""
     from osmo.application.corrections import revoke as revoke_uc
 
-    app = _app(ctx)
-    revoke_uc(app.database, app.catalog, award, player, reason)
-    click.echo(f"revoked {award} from {player}")
+    revoke_uc(_app(ctx).uow, award, player, reason)
+    click.echo(f"revoked {render.shown(award)} from {render.shown(player)}")
 
+
+# -- errors to exit codes --------------------------------------------------------------------------
 
 def _fail(code: int, message: str) -> NoReturn:
-    click.echo(f"osmo: error: {message}", err=True)
+    click.echo(f"osmo: error: {render.shown(message)}", err=True)
     sys.exit(code)
+
+
+def _undecodable(args: list[str]) -> str | None:
+    """The first command-line argument that is not valid UTF-8 (Python keeps its bytes as surrogates)."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, mapping osmo's errors to exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    bad = _undecodable(args)
+    if bad is not None:
+        _fail(EXIT_BAD_INPUT, f"argument {bad!r} is not valid UTF-8")
     try:
-        cli.main(args=argv, prog_name="osmo", standalone_mode=False)
+        cli.main(args=args, prog_name="osmo", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:
@@ -313,5 +413,10 @@ def main(argv: list[str] | None = None) -> None:
         _fail(EXIT_BAD_INPUT, "aborted")
     except InvalidInput as error:
         _fail(EXIT_BAD_INPUT, str(error))
-    except (StoreUnavailable, OsmoError) as error:
+    except OsmoError as error:
         _fail(EXIT_UNAVAILABLE, str(error))
+    except Exception as error:  # a bug: one line, the traceback only when asked
+        if "--debug" in args:
+            traceback.print_exc()
+        _fail(EXIT_BUG, f"unexpected error ({type(error).__name__}: {error}); run again with --debug for the "
+                        "traceback, and please report it")

@@ -12,17 +12,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from osmo.application.backfill import BackfillResult
+from osmo.application.catalogs import CatalogDiff
 from osmo.application.explain import Explanation
 from osmo.application.ports import PlayerRow
 from osmo.application.queries import AwardListing, AwardStatus, Profile
 from osmo.application.recording import RecordResult
+from osmo.domain.catalog import Catalog
 
 AWARD_LIST_KEYS = ("id", "name", "description", "tier", "hidden", "retired", "holders", "rarity")
 TIER_STYLE = {"gold": "yellow", "silver": "white", "bronze": "dark_orange3", None: "dim"}
 
 
+PIPED_WIDTH = 160  # columns when stdout is not a terminal (rich would use 80 and cut ids)
+
+
 def _console() -> Console:
-    return Console(highlight=False)
+    """Plain text: user data (names, ids, reasons) is never read as markup."""
+    console = Console(highlight=False, markup=False, emoji=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, markup=False, emoji=False, width=max(console.width, PIPED_WIDTH))
+    return console
+
+
+def shown(text: str) -> str:
+    """User text safe to print: control characters (escape sequences...) are shown escaped."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def award_json(status: AwardStatus) -> dict[str, Any]:
@@ -40,16 +54,18 @@ def award_json(status: AwardStatus) -> dict[str, Any]:
 def players(rows: Sequence[PlayerRow]) -> None:
     table = Table("id", "name", "registered")
     for row in rows:
-        table.add_row(row.player_id, row.name, row.registered_at)
+        table.add_row(shown(row.player_id), shown(row.name), row.registered_at)
     _console().print(table)
 
 
-def record_summary(result: RecordResult) -> None:
+def record_summary(result: RecordResult, shown_rejections: int) -> None:
     console = _console()
     console.print(f"recorded {result.recorded} game(s), {result.duplicates} duplicate(s), "
                   f"{len(result.rejected)} rejected, {len(result.unlocked)} award(s) unlocked")
-    for rejection in result.rejected:
-        console.print(f"  rejected line {rejection.line}: {rejection.error}", style="red")
+    for rejection in result.rejected[:shown_rejections]:
+        console.print(f"  rejected line {rejection.line}: {shown(rejection.error)}", style="red")
+    if len(result.rejected) > shown_rejections:
+        console.print(f"  ... and {len(result.rejected) - shown_rejections} more (--json lists them all)", style="red")
     by_award = Counter(u.award for u in result.unlocked)
     if by_award:
         table = Table("award", "unlocked", "players", title="Unlocked")
@@ -68,19 +84,21 @@ def _progress_text(status: AwardStatus) -> str:
 
 def profile(result: Profile) -> None:
     console = _console()
-    console.print(f"[bold]{result.name}[/bold] ({result.player_id})")
+    console.print(f"{shown(result.name)} ({shown(result.player_id)})", style="bold")
     career = Table("career stat", "value", title="Career")
     for name, value in result.career.items():
         career.add_row(name, str(value))
     console.print(career)
     table = Table("award", "name", "tier", "status", "game", "progress", title="Awards")
+    table.columns[4].overflow = "fold"
     for status in result.awards:
         state = f"unlocked {status.unlocked_at}" if status.unlocked else "locked"
         if status.backfilled:
             state += " (backfilled)"
         if status.retired:
             state += " (retired)"
-        table.add_row(status.id, status.name, status.tier or "", state, status.game_id or "", _progress_text(status),
+        table.add_row(status.id, status.name, status.tier or "", state, shown(status.game_id or ""),
+                      _progress_text(status),
                       style=TIER_STYLE.get(status.tier, "") if status.unlocked else "dim")
     console.print(table)
 
@@ -88,9 +106,9 @@ def profile(result: Profile) -> None:
 def check(status: AwardStatus, player: str) -> None:
     if status.unlocked:
         how = f"game {status.game_id}" if status.game_id else status.source
-        click_line = f"{player} holds {status.id} since {status.unlocked_at} ({how})"
+        click_line = f"{shown(player)} holds {status.id} since {status.unlocked_at} ({how})"
     else:
-        click_line = f"{player} does not hold {status.id}"
+        click_line = f"{shown(player)} does not hold {status.id}"
         if status.progress:
             click_line += f"; progress {_progress_text(status)}"
     _console().print(click_line)
@@ -108,7 +126,10 @@ def backfill_summary(result: BackfillResult, dry_run: bool) -> None:
     console = _console()
     verb = "would grant" if dry_run else "granted"
     per_award = result.per_award()
-    console.print(f"{verb} {len(result.grants)} award(s)")
+    scanned = ", ".join(result.awards) or "none (no active award)"
+    console.print(f"{verb} {len(result.grants)} award(s); scanned {scanned}")
+    if not result.grants:
+        console.print("nobody earned them in recorded history without holding them already")
     if per_award:
         table = Table("award", verb)
         for award, count in sorted(per_award.items()):
@@ -117,21 +138,21 @@ def backfill_summary(result: BackfillResult, dry_run: bool) -> None:
     if dry_run and result.grants:
         table = Table("player", "award", "game", "unlocked at", title="Would grant")
         for g in result.grants:
-            table.add_row(g.player_id, g.award, g.game_id, g.unlocked_at)
+            table.add_row(shown(g.player_id), g.award, shown(g.game_id), g.unlocked_at)
         console.print(table)
 
 
 def explanation(result: Explanation) -> None:
     console = _console()
     if result.held:
-        console.print(f"{result.player_id} holds {result.award_id} since {result.unlocked_at}"
+        console.print(f"{shown(result.player_id)} holds {result.award_id} since {result.unlocked_at}"
                       + (f" (game {result.game_id}, {result.source})" if result.game_id else f" ({result.source})"))
         version = f"catalog v{result.catalog_version}" if result.catalog_version is not None else "current catalog"
         console.print(f"rule ({version}): {result.rule}")
         if result.values:
             console.print("values: " + ", ".join(f"{k} = {v}" for k, v in result.values.items()))
     else:
-        console.print(f"{result.player_id} does not hold {result.award_id}; rule: {result.rule}")
+        console.print(f"{shown(result.player_id)} does not hold {result.award_id}; rule: {result.rule}")
         if result.closest_game_id:
             console.print(f"closest: game {result.closest_game_id} met {result.closest_met} condition(s): "
                           + ", ".join(f"{k} = {v}" for k, v in result.values.items()))
@@ -141,7 +162,35 @@ def explanation(result: Explanation) -> None:
     for entry in result.history:
         what = entry.type + (f" at game {entry.game_id}" if entry.game_id else "")
         console.print(f"  {entry.at}  {what}" + (f" ({entry.source})" if entry.source else "")
-                      + (f": {entry.reason}" if entry.reason else ""))
+                      + (f": {shown(entry.reason)}" if entry.reason else ""))
+
+
+def catalog(current: Catalog, stored: bool) -> None:
+    console = _console()
+    console.print(f"catalog v{current.version}" if stored else "catalog preview (not stored)")
+    stats = Table("stat", "description", "at most", title="Stats")
+    for stat in current.stats:
+        stats.add_row(stat.id, stat.description, stat.at_most or "")
+    console.print(stats)
+    table = Table("award", "name", "tier", "rule", title="Awards")
+    for award in current.awards:
+        flags = (" (retired)" if award.retired else "") + (" (hidden)" if award.hidden else "")
+        table.add_row(award.id, award.name + flags, award.tier or "", award.rule)
+    console.print(table)
+
+
+def catalog_diff(diff: CatalogDiff) -> None:
+    console = _console()
+    against = f"catalog v{diff.version}" if diff.version else "an empty store"
+    if diff.empty:
+        console.print(f"no change against {against}")
+        return
+    console.print(f"changes against {against}:")
+    for label, ids in (("stats added", diff.added_stats), ("stats removed", diff.removed_stats),
+                       ("stats changed", diff.changed_stats), ("awards added", diff.added_awards),
+                       ("awards removed", diff.removed_awards), ("awards changed", diff.changed_awards)):
+        if ids:
+            console.print(f"  {label}: {', '.join(ids)}")
 
 
 @contextmanager

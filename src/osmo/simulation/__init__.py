@@ -1,5 +1,6 @@
 """Seeded simulation of finished games, for demos, load tests and tuning the award catalog."""
 
+from osmo.simulation.players import sample_players
 from osmo.simulation.simulator import (
     GameMetadata,
     GameReport,
@@ -19,5 +20,6 @@ __all__ = [
     "PlayerStats",
     "Simulator",
     "make_profile",
+    "sample_players",
     "simulate_game",
 ]

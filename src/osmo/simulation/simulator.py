@@ -3,14 +3,19 @@
 The match model
 ---------------
 Every game is a *timed team deathmatch with respawns*: two teams of the same size (3 to 5 players,
-drawn at random from the roster) fight for 15 to 30 minutes; a player has 100 HP per life and respawns
+drawn from the roster) fight for 15 to 30 minutes; a player has 100 HP per life and respawns
 after dying; the team with more kills wins. Ties are broken by the teams' total damage (weapon plus
 spell) and, if that ties too, by a coin flip, so there are no draws.
 
 Each player has a persistent :class:`PlayerProfile`, derived deterministically from the player id and
-the simulator's seed: how often they attack, how accurate they are, how often a hit is a headshot, how
-hard they hit, how much they rely on spells, how well they turn damage into kills, how often they
-finish a weakened enemy with a single hit, how much they help teammates and how exposed they are.
+the simulator's seed: how often they play, how often they attack, how accurate they are, how often a
+hit is a headshot, how hard they hit, how much they rely on spells, how well they turn damage into
+kills, how often they finish a weakened enemy with a single hit, how much they help teammates and how
+exposed they are. Players are drawn for a game in proportion to how often they play (log-normal: most
+play a little, a few a lot), which is what spreads careers, and so award rarity, across a large roster.
+
+Games follow one another, 1 to 10 minutes apart, and :meth:`Simulator.games` ends them at a given
+moment (``osmo play`` passes now): the history lies in the past, as a game server would report it.
 
 Nothing is simulated attack by attack: a game is drawn at the aggregate level, a few draws per player.
 Counts are Poisson draws, and splitting a Poisson count at random (attacks into hits and misses, hits
@@ -41,10 +46,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator, Mapping, MutableSequence, Sequence
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from itertools import accumulate
 from math import exp, floor, inf, sqrt
 from operator import itemgetter
 from statistics import NormalDist
@@ -63,8 +70,12 @@ MAPS = ("Ashenvale", "Stranglethorn", "Durotar", "Elwynn", "Tanaris", "Winterspr
 
 _PARTIAL_GAME_RATE = 0.1
 _ACTIVITY_FORM_SD = 0.2
-_ACCURACY_FORM_SD = 0.09
+_ACCURACY_FORM_SD = 0.06
 _RISK_PER_KILL_MINUTES = 5.0
+_DRAW_ATTEMPTS = 8
+_CLIP = 2.5
+_ACTIVITY_SD = 1.6
+_EXPOSURE_PER_SKILL = 0.15
 
 _UNIFORM_BITS = 12
 _QUANTILES = 1 << _UNIFORM_BITS
@@ -174,6 +185,9 @@ class PlayerProfile:
     """Probability of assisting a teammate's kill, when playing the whole game."""
     exposure: float
     """Relative risk of dying per minute in action, compared with teammates; must be positive."""
+    activity: float = 1.0
+    """How often the player plays, relative to the others: their weight when players are drawn for a
+    game; must be positive."""
 
     def __post_init__(self) -> None:
         rates = (self.attack_rate, self.damage_per_hit, self.spell_rate, self.spell_power)
@@ -182,6 +196,7 @@ class PlayerProfile:
             all(0.0 <= rate < inf for rate in rates)
             and all(0.0 <= chance <= 1.0 for chance in chances)
             and 0.0 < self.exposure < inf
+            and 0.0 < self.activity < inf
         ):
             raise ValueError(f"profile of {self.player_id!r} is out of range: {self!r}")
 
@@ -189,23 +204,37 @@ class PlayerProfile:
 def make_profile(player_id: str, seed: int | None = None) -> PlayerProfile:
     """Derive the profile of ``player_id``; the same id and seed always give the same profile.
 
-    Aggressive players attack more often and are more exposed; the other traits are independent.
+    Three traits shape a profile. *Skill* (a normal draw) makes a player more accurate, better at
+    headshots, more lethal and less exposed. *Aggression* makes them attack more often and be more
+    exposed. *Activity* (log-normal) sets how often they play: most players play a little, a few a lot.
+    The other traits are independent.
     """
     rng = random.Random(f"osmo-simulation:{seed}:{player_id}")
+    skill = _clipped_normal(rng)
     aggression = rng.random()
     return PlayerProfile(
         player_id=player_id,
         attack_rate=1.3 + 1.3 * aggression,
-        accuracy=rng.uniform(0.38, 0.54),
-        headshot_rate=rng.uniform(0.06, 0.3),
+        accuracy=_chance(0.44 + 0.05 * skill + rng.uniform(-0.03, 0.03)),
+        headshot_rate=_chance(0.14 + 0.035 * skill + rng.uniform(-0.04, 0.04)),
         damage_per_hit=rng.uniform(8.0, 10.5),
         spell_rate=rng.uniform(0.1, 1.0),
         spell_power=rng.uniform(12.0, 24.0),
-        lethality=rng.uniform(0.7, 1.0),
+        lethality=_chance(0.85 + 0.06 * skill + rng.uniform(-0.08, 0.08)),
         finisher=rng.uniform(0.1, 0.35),
-        support=rng.uniform(0.2, 0.4),
-        exposure=0.85 + 0.3 * aggression,
+        support=rng.uniform(0.15, 0.45),
+        exposure=(0.85 + 0.3 * aggression) * exp(-_EXPOSURE_PER_SKILL * skill),
+        activity=exp(_ACTIVITY_SD * _clipped_normal(rng)),
     )
+
+
+def _clipped_normal(rng: random.Random) -> float:
+    """A standard normal draw, clipped to [-2.5, 2.5]."""
+    return min(max(rng.gauss(), -_CLIP), _CLIP)
+
+
+def _chance(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
 
 
 def simulate_game(
@@ -226,12 +255,13 @@ def simulate_game(
     roster = _roster(player_ids)
     known = profiles or {}
     table = {pid: known.get(pid) or make_profile(pid, profile_seed) for pid in roster}
-    report, _ = _simulate(rng, list(roster), table, game_id, _epoch_seconds(started_at))
-    return report
+    duration = _uniform_int(rng, MIN_DURATION_S, MAX_DURATION_S)
+    return _simulate(rng, _Lineup(roster, table), table, game_id, _epoch_seconds(started_at), duration)
 
 
 class Simulator:
-    """A stream of simulated games among a fixed roster; the seed fixes teams, stats and timestamps.
+    """A stream of simulated games among a fixed roster; the seed fixes teams, stats and the gaps
+    between games (the moment the games end at only shifts them in time).
 
     Game ids are fresh on every call to :meth:`games`, even with the same seed, so that two runs never
     collide in osmo; everything else in the reports repeats exactly for the same seed.
@@ -242,8 +272,8 @@ class Simulator:
         roster = _roster(player_ids)
         self._seed = random.SystemRandom().getrandbits(64) if seed is None else seed
         self._rng = random.Random(self._seed)
-        self._lineup = list(roster)
         self._profiles = {pid: make_profile(pid, self._seed) for pid in roster}
+        self._lineup = _Lineup(roster, self._profiles)
 
     @property
     def seed(self) -> int:
@@ -255,21 +285,48 @@ class Simulator:
         """The profile of every player of the roster."""
         return dict(self._profiles)
 
-    def games(self, n: int, start: datetime) -> Iterator[GameReport]:
-        """``n`` games, lazily: the first starts at ``start``, each next one 1 to 10 minutes after the last.
+    def games(self, n: int, end: datetime) -> Iterator[GameReport]:
+        """``n`` games, lazily, in chronological order, each 1 to 10 minutes after the last: the last one
+        finishes at ``end`` (truncated to whole seconds), so that no game finishes after it.
 
-        A naive ``start`` is taken as UTC. Successive calls continue the seeded stream.
+        A naive ``end`` is taken as UTC. Successive calls continue the seeded stream; the seed fixes
+        teams, stats and the gaps between games, and ``end`` only shifts them all in time.
         """
         if n < 0:
             raise ValueError(f"the number of games cannot be negative, got {n}")
-        return self._stream(n, _epoch_seconds(start), f"sim-{uuid.uuid4().hex[:12]}")
+        schedule = _Schedule(self._rng.getrandbits(64), n, _epoch_seconds(end))
+        return self._stream(schedule, f"sim-{uuid.uuid4().hex[:12]}")
 
-    def _stream(self, n: int, started: int, run: str) -> Iterator[GameReport]:
+    def _stream(self, schedule: _Schedule, run: str) -> Iterator[GameReport]:
         rng, lineup, profiles = self._rng, self._lineup, self._profiles
-        for i in range(n):
-            report, finished = _simulate(rng, lineup, profiles, f"{run}-{i}", started)
-            started = finished + _uniform_int(rng, MIN_BREAK_S, MAX_BREAK_S)
-            yield report
+        for i, (started, duration) in enumerate(schedule):
+            yield _simulate(rng, lineup, profiles, f"{run}-{i}", started, duration)
+
+
+class _Schedule:
+    """When the games of a call to :meth:`Simulator.games` start and how long they last, in seconds.
+
+    Durations and breaks are drawn from a generator of their own, twice: once to measure the span of
+    the ``n`` games, so that the first can start early enough for the last to finish at ``end``, and
+    once more, identically, while the games are played.
+    """
+
+    def __init__(self, seed: int, n: int, end: int) -> None:
+        self._seed, self._n = seed, n
+        span = 0
+        for started, duration in self._draws(0):
+            span = started + duration
+        self._first = end - span
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return self._draws(self._first)
+
+    def _draws(self, started: int) -> Iterator[tuple[int, int]]:
+        rng = random.Random(self._seed)
+        for _ in range(self._n):
+            duration = _uniform_int(rng, MIN_DURATION_S, MAX_DURATION_S)
+            yield started, duration
+            started += duration + _uniform_int(rng, MIN_BREAK_S, MAX_BREAK_S)
 
 
 class _Team(NamedTuple):
@@ -310,41 +367,67 @@ def _uniform_int(rng: random.Random, low: int, high: int) -> int:
     return low + floor(rng.random() * (high - low + 1))
 
 
-def _draw_players(rng: random.Random, lineup: MutableSequence[str], count: int) -> list[str]:
-    """Draw ``count`` distinct players in random order: a partial Fisher-Yates shuffle of ``lineup``."""
-    rnd = rng.random
-    n = len(lineup)
-    for i in range(count):
-        j = i + floor(rnd() * (n - i))
-        lineup[i], lineup[j] = lineup[j], lineup[i]
-    return list(lineup[:count])
+class _Lineup:
+    """The roster, each player weighted by their activity when players are drawn for a game."""
+
+    __slots__ = ("cumulative", "ids", "total")
+
+    def __init__(self, roster: Sequence[str], profiles: Mapping[str, PlayerProfile]) -> None:
+        self.ids = tuple(roster)
+        self.cumulative = list(accumulate(profiles[pid].activity for pid in self.ids))
+        self.total = self.cumulative[-1]
+
+    def draw(self, rng: random.Random, count: int) -> list[str]:
+        """``count`` distinct players in random order, drawn in proportion to their activity.
+
+        A player already drawn is drawn again; should that happen too often (a roster barely larger
+        than the game, where a few players are far more active than the others), the players left are
+        drawn uniformly.
+        """
+        rnd, ids, cumulative, total, last = rng.random, self.ids, self.cumulative, self.total, len(self.ids) - 1
+        drawn: list[str] = []
+        for _ in range(_DRAW_ATTEMPTS * count):
+            index = bisect_right(cumulative, rnd() * total)
+            pid = ids[index if index < last else last]
+            if pid not in drawn:
+                drawn.append(pid)
+                if len(drawn) == count:
+                    break
+        else:
+            rest = [pid for pid in ids if pid not in drawn]
+            for i in range(count - len(drawn)):
+                j = i + floor(rnd() * (len(rest) - i))
+                rest[i], rest[j] = rest[j], rest[i]
+                drawn.append(rest[i])
+        for i in range(count - 1, 0, -1):
+            j = floor(rnd() * (i + 1))
+            drawn[i], drawn[j] = drawn[j], drawn[i]
+        return drawn
 
 
 def _simulate(
     rng: random.Random,
-    lineup: MutableSequence[str],
+    lineup: _Lineup,
     profiles: Mapping[str, PlayerProfile],
     game_id: str,
     started: int,
-) -> tuple[GameReport, int]:
-    """Draw one game; return its report and its end, in seconds since the epoch."""
-    size = _uniform_int(rng, MIN_TEAM_SIZE, min(MAX_TEAM_SIZE, len(lineup) // 2))
-    drawn = _draw_players(rng, lineup, 2 * size)
-    duration = _uniform_int(rng, MIN_DURATION_S, MAX_DURATION_S)
+    duration: int,
+) -> GameReport:
+    """Draw one game of ``duration`` seconds starting at ``started`` (seconds since the epoch)."""
+    size = _uniform_int(rng, MIN_TEAM_SIZE, min(MAX_TEAM_SIZE, len(lineup.ids) // 2))
+    drawn = lineup.draw(rng, 2 * size)
     home = _play(rng, drawn[:size], profiles, duration)
     away = _play(rng, drawn[size:], profiles, duration)
     _settle(rng, home, away.kills, duration)
     _settle(rng, away, home.kills, duration)
-    finished = started + duration
-    report: GameReport = {
+    return {
         "game_id": game_id,
         "started_at": _iso(started),
-        "finished_at": _iso(finished),
+        "finished_at": _iso(started + duration),
         "winner": _winner(rng, home, away),
         "teams": [_entries(home), _entries(away)],
         "metadata": {"mode": MODE, "map": MAPS[floor(rng.random() * len(MAPS))]},
     }
-    return report, finished
 
 
 def _play(rng: random.Random, ids: Sequence[str], profiles: Mapping[str, PlayerProfile], duration: int) -> _Team:
