@@ -32,7 +32,7 @@ def pg_admin_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:
         message = f"{PG_ENV} is not set: PostgreSQL tests need a server URL"
-        if os.environ.get(REQUIRE_PG_ENV) == "1":
+        if os.environ.get(REQUIRE_PG_ENV, "").strip().lower() not in ("", "0", "false", "no", "off"):
             pytest.fail(f"{message} ({REQUIRE_PG_ENV}=1 makes them mandatory)", pytrace=False)
         pytest.skip(message)
     return url
@@ -105,6 +105,6 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 def app(backend_url: str) -> Iterator[App]:
     """A fresh osmo (embedded SQLite, or PostgreSQL) with the ten seed players registered."""
     application = bootstrap(backend_url)
-    register_seed_players(application.database, application.catalog)
+    register_seed_players(application.uow)
     yield application
     application.close()

@@ -56,7 +56,7 @@ def osmo(tmp_path: Path) -> Runner:
     """A store with the seed players (set up in-process: the commands under test run as subprocesses)."""
     runner = Runner(tmp_path / "osmo.db")
     app = bootstrap(str(runner.db))
-    register_seed_players(app.database, app.catalog)
+    register_seed_players(app.uow)
     app.close()
     return runner
 
@@ -64,7 +64,7 @@ def osmo(tmp_path: Path) -> Runner:
 def record(osmo: Runner, *reports: dict[str, Any]) -> dict[str, dict[str, Any]]:
     app = bootstrap(str(osmo.db))
     try:
-        record_games(app.database, app.catalog, submissions(*reports))
+        record_games(app.uow, submissions(*reports))
     finally:
         app.close()
     return {r["game_id"]: r for r in reports}
@@ -236,7 +236,7 @@ class TestExplain:
 
     def test_an_operator_grant_is_explained_without_a_catalog_version(self, osmo: Runner) -> None:
         app = bootstrap(str(osmo.db))
-        grant(app.database, app.catalog, "veteran", "thrall", "founding player")
+        grant(app.uow, "veteran", "thrall", "founding player")
         app.close()
         done = osmo("explain", "veteran", "thrall")
         assert done.returncode == 0 and "founding player" in done.stdout
@@ -247,9 +247,9 @@ class TestRebuild:
     def test_rebuild_leaves_profiles_and_awards_identical(self, osmo: Runner) -> None:
         bruiser_history(osmo)
         app = bootstrap(str(osmo.db))
-        void_game(app.database, app.catalog, "g2", "stat padding")
-        grant(app.database, app.catalog, "veteran", "guldan", "prize")
-        revoke(app.database, app.catalog, "bruiser", "rexxar", "exploit")
+        void_game(app.uow, "g2", "stat padding")
+        grant(app.uow, "veteran", "guldan", "prize")
+        revoke(app.uow, "bruiser", "rexxar", "exploit")
         app.close()
         reads = [("profile", p) for p in ("thrall", "rexxar", "guldan")] + [("awards",)]
         live = osmo.json_all(*reads)

@@ -20,9 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from osmo.adapters.catalog_files import load_catalog
-from osmo.application import history
 from osmo.application.backfill import backfill, rebuild
-from osmo.application.catalogs import apply_catalog
+from tests.builders import apply_catalog
 from osmo.application.players import register_seed_players
 from osmo.application.queries import award_catalog
 from osmo.application.recording import record_games
@@ -45,7 +44,7 @@ def fresh_app(backend: str) -> Iterator[App]:
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
             app = bootstrap(str(Path(folder) / "osmo.db"))
-            register_seed_players(app.database, app.catalog)
+            register_seed_players(app.uow)
             try:
                 yield app
             finally:
@@ -54,7 +53,7 @@ def fresh_app(backend: str) -> Iterator[App]:
     schema = PgSchema(pg_admin_url())
     try:
         app = bootstrap(schema.url)
-        register_seed_players(app.database, app.catalog)
+        register_seed_players(app.uow)
         try:
             yield app
         finally:
@@ -75,7 +74,7 @@ def line_stats(draw: st.DrawFn, minutes: int) -> dict[str, int]:
     kills = draw(small)
     return {"attempted_attacks": attempts, "hits": hits, "headshots": draw(st.integers(0, hits)),
             "kills": kills, "first_hit_kills": draw(st.integers(0, kills)), "deaths": draw(small),
-            "damage_done": draw(st.sampled_from([0, 10, 250, 499, 500, 501, 900])),
+            "damage_done": draw(st.sampled_from([0, 10, 250, 499, 500, 501, 900, 2**31 - 1])),
             "time_played": draw(st.integers(0, minutes * 60))}
 
 
@@ -99,7 +98,8 @@ def game_reports(draw: st.DrawFn, count: int) -> list[dict[str, Any]]:
 
 
 refs = st.sampled_from([Ref("game", n) for n in GAME_NAMES] + [Ref("career", n) for n in CAREER_NAMES])
-numbers = st.one_of(st.integers(0, 12).map(Num), st.sampled_from([0.5, 0.75, 1.5, 2.25]).map(Num))
+numbers = st.one_of(st.integers(0, 12).map(Num), st.sampled_from([0.5, 0.75, 1.5, 2.25]).map(Num),
+                    st.sampled_from([2**31, 10**12, 10**15]).map(Num))
 
 
 def numeric(depth: int) -> st.SearchStrategy[Node]:
@@ -135,15 +135,14 @@ def unlocks_of(app: App, award: str) -> dict[str, tuple[str | None, str]]:
 
 def state(app: App) -> dict[str, Any]:
     """Everything a reader can see: careers, game lines (in the current layout), unlocks, rarity."""
-    catalog = app.catalog
-    with app.database.reader() as tx:
-        tx.careers.use_catalog(catalog)
+    with app.uow.read() as reader:
+        tx = reader.tx
         careers = tx.careers.careers(PLAYERS)
         lines = [(b.keys.tolist(), b.positions.tolist(), b.game.tolist(), b.career.tolist(), b.games)
-                 for b in history.blocks(tx, catalog)]
+                 for b in tx.lines.line_blocks()]
         unlocks = {p: sorted((u.award_id, u.game_id, u.unlocked_at, u.source, u.active)
                              for u in tx.unlocks.unlocks_of(p)) for p in PLAYERS}
-    rarity = [(a.id, a.holders, a.rarity) for a in award_catalog(app.database, catalog)]
+    rarity = [(a.id, a.holders, a.rarity) for a in award_catalog(app.uow)]
     return {"careers": {p: careers[p] for p in PLAYERS}, "lines": lines, "unlocks": unlocks, "rarity": rarity}
 
 
@@ -156,14 +155,15 @@ def backfill_equals_live(backend: str, reports: list[dict[str, Any]], rule: Node
     with tempfile.TemporaryDirectory() as folder:
         user_catalog = catalog_file(Path(folder), rule)
         with fresh_app(backend) as live, fresh_app(backend) as late:
-            with_award = apply_catalog(live.database, load_catalog(user_catalog))
-            record_games(live.database, with_award, submissions(*reports[:split]))
-            record_games(live.database, with_award, submissions(*reports[split:]))
+            apply_catalog(live.uow, load_catalog(user_catalog))
+            for part in (reports[:split], reports[split:]):
+                if part:
+                    record_games(live.uow, submissions(*part))
 
-            record_games(late.database, late.catalog, submissions(*reports))
-            added = apply_catalog(late.database, load_catalog(user_catalog))
-            first = backfill(late.database, added, ["prop"])
-            again = backfill(late.database, added, ["prop"])
+            record_games(late.uow, submissions(*reports))
+            apply_catalog(late.uow, load_catalog(user_catalog))
+            first = backfill(late.uow, ["prop"])
+            again = backfill(late.uow, ["prop"])
 
             assert unlocks_of(late, "prop") == unlocks_of(live, "prop")
             assert len(first.grants) == len(unlocks_of(live, "prop"))
@@ -174,13 +174,13 @@ def rebuild_equals_live(backend: str, reports: list[dict[str, Any]], void: int) 
     from osmo.application.corrections import void_game
 
     with fresh_app(backend) as app:
-        record_games(app.database, app.catalog, submissions(*reports))
+        record_games(app.uow, submissions(*reports))
         if void < len(reports):
-            void_game(app.database, app.catalog, reports[void]["game_id"], "property test")
+            void_game(app.uow, reports[void]["game_id"], "property test")
         live = state(app)
-        rebuild(app.database, app.catalog)
+        rebuild(app.uow)
         assert state(app) == live
-        rebuild(app.database, app.catalog)
+        rebuild(app.uow)
         assert state(app) == live
 
 

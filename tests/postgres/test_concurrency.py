@@ -15,7 +15,6 @@ import pytest
 from osmo.application.players import register_seed_players
 from osmo.bootstrap import bootstrap
 from osmo.domain import events as ev
-from osmo.domain import packing
 from osmo.domain.catalog import Catalog
 from tests.builders import SEED_IDS
 from tests.conftest import PgSchema
@@ -38,8 +37,8 @@ def game_vector(report: dict[str, Any], player_id: str, catalog: Catalog) -> tup
 
 def test_two_processes_recording_the_same_players(pg_schema: PgSchema) -> None:
     app = bootstrap(pg_schema.url)
-    register_seed_players(app.database, app.catalog)
-    catalog = app.catalog
+    register_seed_players(app.uow)
+    catalog = app.uow.catalog()
     batches = {"a": reports("a", GAMES, seed=1), "b": reports("b", GAMES, seed=2)}
     by_id = {r["game_id"]: r for games in batches.values() for r in games}
 
@@ -94,16 +93,17 @@ def test_two_processes_recording_the_same_players(pg_schema: PgSchema) -> None:
     assert sum(c[games_played] for c in careers.values()) == sum(
         len(m) for r in by_id.values() for m in r["teams"])
 
-    key_to_player = {}
-    with psycopg.connect(pg_schema.url) as conn:
-        for player, position in conn.execute("SELECT player_id, position FROM players"):
-            key_to_player[position] = player
-        stored_lines = conn.execute("SELECT game_id, lines, itemsize FROM game_lines ORDER BY position").fetchall()
+    with app.uow.read() as reader:
+        key_to_player = reader.tx.players.player_keys()
+        blocks = list(reader.tx.lines.line_blocks())
     assert len(keys) == len(SEED_IDS)
-    assert [g for g, _, _ in stored_lines] == order
-    for game_id, blob, itemsize in stored_lines:
-        unpacked = packing.unpack(blob, len(catalog.stat_ids), itemsize)
-        stored = {key_to_player[k]: career for k, _, _, career in unpacked}
+    stored_games: dict[str, dict[str, tuple[int, ...]]] = {}
+    for block in blocks:
+        careers_of_lines = block.career.tolist()
+        for key, position, career in zip(block.keys.tolist(), block.positions.tolist(), careers_of_lines, strict=True):
+            stored_games.setdefault(block.games[position][0], {})[key_to_player[key]] = tuple(career)
+    assert list(stored_games) == order
+    for game_id, stored in stored_games.items():
         assert stored == snapshots[game_id], f"career snapshots of {game_id} not folded in position order"
 
     rows = {(u.player_id, u.award_id): u.game_id for rs in unlock_rows.values() for u in rs}

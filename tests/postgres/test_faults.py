@@ -99,8 +99,8 @@ class Blocker:
 
 
 def stored_state(app: App) -> dict[str, Any]:
-    with app.database.reader() as tx:
-        tx.careers.use_catalog(app.catalog)
+    with app.uow.read() as reader:
+        tx = reader.tx
         events = list(tx.events.read_all())
         careers = tx.careers.careers(SEED_IDS)
         unlocks = {(u.player_id, u.award_id, u.game_id) for p in SEED_IDS for u in tx.unlocks.unlocks_of(p)}
@@ -121,7 +121,7 @@ def check_complete(state: dict[str, Any], game_ids: list[str]) -> None:
 def test_a_batch_whose_connection_is_killed_fails_keeps_its_committed_chunks_and_completes_on_rerun(
         pg_schema: PgSchema) -> None:
     app = bootstrap(pg_schema.url)
-    register_seed_players(app.database, app.catalog)
+    register_seed_players(app.uow)
     database = app.database
     assert isinstance(database, PostgresDatabase)
     games = reports("k", 300, seed=7)
@@ -139,7 +139,7 @@ def test_a_batch_whose_connection_is_killed_fails_keeps_its_committed_chunks_and
 
     try:
         with pytest.raises(StoreUnavailable, match=r"PostgreSQL server .* is unavailable: .*terminat"):
-            record_games(database, app.catalog, submissions(games), chunk_size=50, progress=progress)
+            record_games(app.uow, submissions(games), chunk_size=50, progress=progress)
         threads[0].join(10)
         assert chunks == [50, 50] and len(blocker.killed) == 1
 
@@ -148,7 +148,7 @@ def test_a_batch_whose_connection_is_killed_fails_keeps_its_committed_chunks_and
         assert sum(c[0] for c in partial["careers"].values()) == sum(len(t) for g in games[:100] for t in g["teams"])
         assert partial["awards"] and max(partial["awards"].values()) == 1
 
-        again = record_games(database, app.catalog, submissions(games), chunk_size=50)
+        again = record_games(app.uow, submissions(games), chunk_size=50)
         assert (again.recorded, again.duplicates, again.rejected) == (200, 100, [])
         final = stored_state(app)
         check_complete(final, [g["game_id"] for g in games])
@@ -160,8 +160,8 @@ def test_a_batch_whose_connection_is_killed_fails_keeps_its_committed_chunks_and
     reference = PgSchema(pg_schema.admin_url)
     try:
         clean = bootstrap(reference.url)
-        register_seed_players(clean.database, clean.catalog)
-        record_games(clean.database, clean.catalog, submissions(games), chunk_size=50)
+        register_seed_players(clean.uow)
+        record_games(clean.uow, submissions(games), chunk_size=50)
         expected = stored_state(clean)
         clean.close()
     finally:
@@ -176,7 +176,7 @@ def test_the_cli_exits_3_when_its_connection_is_killed_mid_batch_and_a_rerun_com
     application = f"osmo-fault-{uuid.uuid4().hex[:10]}"
     url = schema_url(pg_schema.admin_url, pg_schema.name, application_name=application)
     app = bootstrap(url)
-    register_seed_players(app.database, app.catalog)
+    register_seed_players(app.uow)
     games = reports("c", 3000, seed=11)  # 6 chunks of 500
     batch = tmp_path / "games.jsonl"
     batch.write_bytes(b"".join(orjson.dumps(g) + b"\n" for g in games))

@@ -15,7 +15,7 @@ from typing import Any
 from osmo.domain.events import NO_STREAM, NewEvent
 from tests.builders import SEED_IDS
 
-START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+START = datetime(2020, 1, 1, 10, 0, tzinfo=UTC)
 
 
 def _stamp(moment: datetime) -> str:
@@ -88,10 +88,10 @@ def record(url: str, games: list[dict[str, Any]], chunk_size: int, ready: Event,
 
     app = bootstrap(url)
     try:
-        catalog = app.catalog
+        app.uow.catalog()
         ready.set()
         go.wait(30)
-        result = record_games(app.database, catalog, submissions(games), chunk_size=chunk_size)
+        result = record_games(app.uow, submissions(games), chunk_size=chunk_size)
         results.put((result.recorded, result.duplicates, len(result.rejected), len(result.unlocked)))
     finally:
         app.close()

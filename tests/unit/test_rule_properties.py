@@ -223,11 +223,30 @@ def wide_numbers(depth: int) -> st.SearchStrategy[Node]:
         st.builds(Arith, st.sampled_from(["+", "-", "*", "/"]), inner, inner),
         st.builds(Arith, st.sampled_from(["*", "*", "+", "-"]), names, names),  # products of stats overflow int64
         st.builds(Arith, st.just("/"), inner, names),
+        st.builds(Arith, st.just("/"), names, names),
     )
 
 
+_TWISTS: list[Callable[[Node], Node]] = [
+    lambda e: Arith("*", e, Num(1.0)), lambda e: Arith("+", e, Num(0.5)), lambda e: Arith("/", e, Num(1)),
+    lambda e: Arith("-", e, Num(1.0)), lambda e: Arith("/", Arith("*", e, Num(3)), Num(3)),
+    lambda e: Arith("*", Arith("/", e, Num(2)), Num(2.0)), lambda e: Arith("+", e, Num(1)),
+]
+
+
+def _tight(op: str, expression: Node, twist: Callable[[Node], Node], flip: bool) -> Node:
+    """A comparison of an expression with a float or integer twist of itself: it is decided by the last bits."""
+    other = twist(expression)
+    return Compare(op, other, expression) if flip else Compare(op, expression, other)
+
+
 def wide_conditions(depth: int) -> st.SearchStrategy[Node]:
-    compare = st.builds(Compare, st.sampled_from(list(rules.COMPARISONS)), wide_numbers(3), wide_numbers(3))
+    operators = st.sampled_from(list(rules.COMPARISONS))
+    compare = st.one_of(
+        st.builds(Compare, operators, wide_numbers(3), wide_numbers(3)),
+        st.builds(_tight, operators, wide_numbers(2), st.sampled_from(_TWISTS), st.booleans()),
+        st.builds(Compare, operators, st.builds(Arith, st.just("/"), names, names), wide_numbers(1)),
+    )
     if depth == 0:
         return compare
     inner = wide_conditions(depth - 1)
@@ -251,6 +270,8 @@ wide_values = st.one_of(
     st.integers(-(2**62), 2**62),
     _around(2**53), _around(-(2**53)), _around(2**62), _around(INT64_MAX), _around(INT64_MIN),
     st.integers(-(2**53), 2**53),
+    # odd and beyond 2**54: never exactly a float64, so every conversion rounds
+    st.integers(2**54, INT64_MAX).map(lambda v: v | 1), st.integers(INT64_MIN, -(2**54)).map(lambda v: v | 1),
     small_values,
 )
 # one profile per example, so that some calls stay within the fast ranges and some do not

@@ -99,8 +99,10 @@ class Connection(psycopg.Connection[tuple[Any, ...]]):
     answer_timeout: float | None = None
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        if timeout is not None:  # the caller's own bound (e.g. waiting for notifications): its expiry is normal
+            return super().wait(gen, interval, timeout)
         try:
-            return super().wait(gen, interval, timeout if timeout is not None else self.answer_timeout)
+            return super().wait(gen, interval, self.answer_timeout)
         except pg_errors._WaitTimeout:
             self.pgconn.finish()
             raise psycopg.OperationalError(
@@ -350,6 +352,9 @@ class PostgresReadModels(BufferedReadModels):
 
     # -- layout ------------------------------------------------------------------------------
     def use_catalog(self, catalog: Catalog) -> None:
+        if self.catalog is not None and self.catalog is not catalog:
+            self.flush()  # careers buffered in the old layout are written in it
+            self._careers.clear()
         self.catalog = catalog
         names = catalog.career_names
         if not self.columns.issuperset(names):
@@ -492,7 +497,7 @@ class PostgresReadModels(BufferedReadModels):
     def unlocks_of(self, player_id: str) -> list[UnlockRow]:
         rows = self.conn.execute(
             f"SELECT {UNLOCK_COLUMNS} FROM unlocks WHERE player_id = %s AND active "
-            "ORDER BY game_position, award_id", (player_id,))
+            "ORDER BY game_position NULLS FIRST, award_id", (player_id,))
         return [unlock_row(r) for r in rows]
 
     def holders(self) -> dict[str, int]:

@@ -238,6 +238,7 @@ class SqliteReadModels(BufferedReadModels):
             self._career_select, self._career_upsert = memory.statements
             return
         if memory.catalog is not None:
+            self.flush()  # careers buffered in the old layout are written in it
             self._careers.clear()
         self.catalog = catalog
         have = {r[1] for r in self.conn.execute("PRAGMA table_info(careers)")}
