@@ -20,10 +20,10 @@ $(BIN)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(BIN)/.installed-run
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(BIN)/osmo --db $(DEMO_DB) init
-	$(BIN)/osmo --db $(DEMO_DB) play -n 5000 --seed 42
+	$(BIN)/osmo --db $(DEMO_DB) init --players 1000
+	$(BIN)/osmo --db $(DEMO_DB) play -n 20000 --seed 42
 	$(BIN)/osmo --db $(DEMO_DB) awards
-	$(BIN)/osmo --db $(DEMO_DB) profile thrall
+	$(BIN)/osmo --db $(DEMO_DB) profile uther
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .

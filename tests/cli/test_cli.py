@@ -122,7 +122,7 @@ class TestQueries:
         awards = {a["id"]: a for a in out["awards"]}
         assert {"id", "name", "tier", "unlocked", "game_id", "unlocked_at", "progress"} <= set(awards["bruiser"])
         assert awards["bruiser"]["unlocked"] and awards["bruiser"]["game_id"] == "g1"
-        assert awards["untouchable"]["name"] == "???"
+        assert "untouchable" not in awards and awards["???"]["name"] == "???" and awards["???"]["hidden"]
         assert awards["big_winner"]["progress"] == {"current": 1, "target": 200, "ratio": 0.005}
 
     def test_awards_json_lists_holders_and_rarity(self, osmo: Osmo, tmp_path: Path) -> None:

@@ -1,0 +1,206 @@
+"""One write path: every write resolves the catalog in effect inside its own transaction, voids cost what
+the voided game's players' later games cost and never move an award earlier, corrections are checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from osmo.adapters.catalog_files import load_catalog
+from osmo.application import voiding
+from osmo.application.backfill import rebuild
+from osmo.application.corrections import grant, void_game
+from osmo.application.players import register_player
+from osmo.application.queries import check_award, profile
+from osmo.application.recording import NoReports, record_games
+from osmo.application.unit_of_work import UnitOfWork
+from osmo.bootstrap import App, bootstrap, live_subscribers
+from osmo.domain.errors import InvalidInput, PlayerExists
+from tests.builders import SEED_IDS, apply_catalog, submissions, wire_report
+from tests.fakes import FakeDatabase
+
+REGULAR = ('[awards.regular]\nname = "Regular"\ndescription = "Play 3 games"\n'
+           'rule = "career.games_played >= 3"\n')
+
+
+def catalog_file(tmp_path: Path, text: str, name: str = "catalog.toml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+class TestVoidNeverMovesAnAwardEarlier:
+    def test_an_award_added_later_and_unlocked_live_stays_when_an_unrelated_earlier_game_is_voided(
+            self, app: App, tmp_path: Path) -> None:
+        record_games(app.uow, submissions(wire_report("g0")))
+        apply_catalog(app.uow, load_catalog(catalog_file(tmp_path, '[awards.regular2]\nname = "Two"\n'
+                                                         'description = "Play 2"\nrule = "career.games_played >= 1"\n')))
+        record_games(app.uow, submissions(wire_report("g1", players=SEED_IDS[4:10]), wire_report("g2")))
+        assert check_award(app.uow, "regular2", "thrall").game_id == "g2"  # added after g0: earned live at g2
+        moved = [e for e in void_game(app.uow, "g1", "thrall did not play it") if e.type == "AwardUnlocked"]
+        assert {e.data["game_id"] for e in moved} == {"g2"}  # garrosh and uther: from g1 to their next game
+        status = check_award(app.uow, "regular2", "thrall")
+        assert (status.game_id, status.source) == ("g2", "live")  # not moved back to g0
+
+    def test_a_moved_award_goes_to_a_later_game_never_an_earlier_one(self, app: App, tmp_path: Path) -> None:
+        record_games(app.uow, submissions(*[wire_report(f"g{i}") for i in range(3)]))
+        apply_catalog(app.uow, load_catalog(catalog_file(tmp_path, REGULAR)))
+        record_games(app.uow, submissions(wire_report("g3"), wire_report("g4")))
+        assert check_award(app.uow, "regular", "thrall").game_id == "g3"
+        void_game(app.uow, "g3", "the game that earned it")
+        status = check_award(app.uow, "regular", "thrall")
+        assert (status.game_id, status.source) == ("g4", "correction")  # not g2, which holds too
+
+
+class CountingLines:
+    """Wraps a transaction's game lines and counts the games a use case reads."""
+
+    def __init__(self, inner: Any, seen: list[int]) -> None:
+        self._inner, self._seen = inner, seen
+
+    def lines_at(self, positions: Any) -> Any:
+        wanted = list(positions)
+        self._seen.extend(wanted)
+        return self._inner.lines_at(wanted)
+
+    def line_blocks(self, *args: Any, **kwargs: Any) -> Any:
+        for block in self._inner.line_blocks(*args, **kwargs):
+            self._seen.extend(block.games)
+            yield block
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class CountingDatabase(FakeDatabase):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def transaction(self) -> Any:
+        return self._counting(super().transaction())
+
+    def _counting(self, manager: Any) -> Any:
+        from contextlib import contextmanager
+
+        @contextmanager
+        def wrapped() -> Any:
+            with manager as tx:
+                tx.lines = CountingLines(tx.lines, self.seen)
+                yield tx
+
+        return wrapped()
+
+
+class TestVoidCost:
+    def test_a_void_reads_only_the_voided_game_and_its_players_later_games(self) -> None:
+        from osmo.application.players import register_seed_players
+        from osmo.application.projections import projectors
+
+        database = CountingDatabase()
+        uow = UnitOfWork(database, builtin=load_catalog, subscribers=live_subscribers, projectors=projectors)
+        register_seed_players(uow)
+        early, late = SEED_IDS[:6], SEED_IDS[4:]
+        record_games(uow, submissions(wire_report("first", players=early)))
+        record_games(uow, submissions(*[wire_report(f"other-{i}", players=("morgl", "medivh", "anduin", "valeera",
+                                                                            "garrosh", "uther")) for i in range(40)]))
+        record_games(uow, submissions(*[wire_report(f"mine-{i}", players=early[:3] + late[3:]) for i in range(5)]))
+        database.seen.clear()
+        progress: list[int] = []
+        void_game(uow, "first", "smurf", progress=progress.append)
+        read = set(database.seen)
+        with uow.read() as reader:
+            positions = reader.tx.lines.games_of(["thrall"])["thrall"]
+            uther_games = reader.tx.lines.games_of(["uther"])["uther"]
+        # thrall's later games (5), garrosh/uther's (45): everything read is a game of the voided game's players
+        assert read <= {*positions, *uther_games} | {min(read)}
+        assert sum(progress) == len(read - {min(read)})
+        assert profile(uow, "thrall").career["games_played"] == 5
+
+    def test_a_rebuild_does_not_replay_voided_games(self, app: App) -> None:
+        record_games(app.uow, submissions(*[wire_report(f"g{i}") for i in range(6)]))
+        void_game(app.uow, "g0", "first")
+        void_game(app.uow, "g3", "second")
+        before = profile(app.uow, "thrall").career
+        calls: list[int] = []
+        token = voiding.progress.set(calls.append)
+        try:
+            rebuild(app.uow)
+        finally:
+            voiding.progress.reset(token)
+        assert calls == []  # no game was refolded: voided games were skipped, not replayed then removed
+        assert profile(app.uow, "thrall").career == before and before["games_played"] == 4
+
+
+class TestEveryWriteUsesTheCatalogInEffect:
+    def test_a_void_by_a_process_on_an_older_catalog_folds_with_the_stored_one(self, backend_url: str,
+                                                                               tmp_path: Path) -> None:
+        first = bootstrap(backend_url)
+        second = bootstrap(backend_url, catalog_file(tmp_path, '[stats.revives]\ndescription = "Allies revived"\n'))
+        try:
+            from osmo.application.players import register_seed_players
+
+            register_seed_players(first.uow)
+            assert first.uow.catalog().version == 1
+            revives = {"revives": 5, "time_played": 60}
+            record_games(second.uow, submissions(wire_report("g1", stats={"thrall": revives}),
+                                                 wire_report("g2", stats={"thrall": revives}),
+                                                 wire_report("g3", stats={"thrall": revives})))
+            void_game(first.uow, "g2", "desync")  # first never loaded catalog v2
+            career = profile(second.uow, "thrall").career
+            assert (career["games_played"], career["total_revives"], career["best_revives"]) == (2, 10, 5)
+            rebuild(first.uow)
+            assert profile(second.uow, "thrall").career == career
+        finally:
+            first.close()
+            second.close()
+
+    def test_a_read_with_a_catalog_file_previews_it_and_stores_nothing(self, app: App, tmp_path: Path) -> None:
+        preview = bootstrap(app.settings.db, catalog_file(tmp_path, REGULAR))
+        try:
+            assert "regular" in {a.id for a in profile(preview.uow, "thrall").awards}
+            assert "regular" not in {a.id for a in profile(app.uow, "thrall").awards}
+            assert app.uow.catalog().version == 1
+        finally:
+            preview.close()
+
+    def test_a_write_with_a_catalog_file_stores_it_first(self, app: App, tmp_path: Path) -> None:
+        writer = bootstrap(app.settings.db, catalog_file(tmp_path, REGULAR))
+        try:
+            record_games(writer.uow, submissions(*[wire_report(f"g{i}") for i in range(3)]))
+        finally:
+            writer.close()
+        assert app.uow.catalog().version == 2
+        assert check_award(app.uow, "regular", "thrall").game_id == "g2"
+
+
+class TestCorrectionsAndInputs:
+    def test_a_retired_award_is_granted_only_when_forced(self, app: App, tmp_path: Path) -> None:
+        apply_catalog(app.uow, load_catalog(catalog_file(
+            tmp_path, '[awards.bruiser]\nname = "Bruiser"\ndescription = "old"\nrule = "game.damage_done > 500"\n'
+                      'retired = true\n')))
+        with pytest.raises(InvalidInput, match="retired"):
+            grant(app.uow, "bruiser", "thrall", "prize")
+        grant(app.uow, "bruiser", "thrall", "prize", force=True)
+        assert check_award(app.uow, "bruiser", "thrall").source == "operator"
+
+    def test_empty_input_is_no_reports(self, app: App) -> None:
+        with pytest.raises(NoReports, match="no reports"):
+            record_games(app.uow, [])
+
+    def test_an_id_may_not_equal_another_players_name_nor_a_name_another_players_id(self, app: App) -> None:
+        with pytest.raises(PlayerExists, match="'thrall'"):
+            register_player(app.uow, "Thrall", "Shadow")
+        with pytest.raises(PlayerExists, match="name of player 'guldan'"):
+            register_player(app.uow, "gul'dan", "Shadow")
+        with pytest.raises(PlayerExists, match="taken"):
+            register_player(app.uow, "shadow", "THRALL")
+        with pytest.raises(PlayerExists):
+            register_player(app.uow, "shadow", "Rexxar")
+        with pytest.raises(PlayerExists):
+            register_player(app.uow, "ＲＥＸＸＡＲ", "Shadow")  # full-width letters: the same identity
+        register_player(app.uow, "shadow", "Shadow")
+        assert profile(app.uow, "Thrall").player_id == "thrall"
+        assert profile(app.uow, "SHADOW").player_id == "shadow"
