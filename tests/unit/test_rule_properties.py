@@ -275,7 +275,10 @@ wide_values = st.one_of(
     small_values,
 )
 # one profile per example, so that some calls stay within the fast ranges and some do not
-value_profiles = st.sampled_from([small_values, wide_values, st.one_of(_around(2**53), st.just(0), st.just(1))])
+value_profiles = st.sampled_from([
+    small_values, wide_values, st.one_of(_around(2**53), st.just(0), st.just(1)),
+    st.sampled_from([INT64_MIN, INT64_MAX, INT64_MIN + 1, 0, 0, 1, -1, 3, 2**53 + 1, -(2**53) - 1, 2**62 + 513]),
+])
 
 
 @st.composite

@@ -17,7 +17,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from osmo.domain.errors import InvalidReport
-from osmo.domain.games import MAX_ID_LENGTH, MAX_STAT, GameReport, PlayerLine, check_report
+from osmo.domain.games import (
+    MAX_CLOCK_SKEW,
+    MAX_ID_LENGTH,
+    MAX_METADATA_DEPTH,
+    MAX_STAT,
+    METADATA_INTS,
+    GameReport,
+    PlayerLine,
+    check_report,
+    describe_difference,
+    game_from_data,
+)
 from tests.unit.support import PROPERTY, shipped_catalog
 
 CATALOG = shipped_catalog()
@@ -34,7 +45,15 @@ zones = st.one_of(
     st.just(UTC),
     st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda minutes: timezone(timedelta(minutes=minutes))),
 )
-ids = st.text(min_size=1, max_size=24).filter(lambda s: s.strip() != "")
+CONTROL = ("Cc", "Cf", "Cs", "Co", "Cn")  # Unicode category C: never in an id
+ids = st.text(st.characters(exclude_categories=CONTROL), min_size=1, max_size=24).filter(lambda s: s.strip() != "")
+control_chars = st.characters(categories=CONTROL)
+int64 = st.integers(METADATA_INTS[0], METADATA_INTS[-1])
+json_scalars = st.one_of(st.none(), st.booleans(), int64, st.floats(allow_nan=False, allow_infinity=False),
+                         st.text(max_size=8))
+json_values = st.recursive(json_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)), max_leaves=12)
+metadatas = st.dictionaries(st.text(max_size=5), json_values, max_size=3)
 
 
 RAW_ORDER = ("attempted_attacks", "hits", "headshots", "kills", "first_hit_kills", "time_played",
@@ -78,7 +97,7 @@ def valid_reports(draw: Draw, distinct_lines: int | None = None) -> GameReport:
     ]
     return GameReport(
         draw(ids), start.astimezone(draw(zones)), (start + length).astimezone(draw(zones)),
-        draw(st.sampled_from([0, 1])), teams, draw(st.dictionaries(st.text(max_size=5), st.integers(), max_size=2)),
+        draw(st.sampled_from([0, 1])), teams, draw(st.dictionaries(st.text(max_size=5), int64, max_size=2)),
     )
 
 

@@ -158,6 +158,16 @@ def metadata_problem(metadata: object) -> str | None:
     """
     if type(metadata) is not dict:
         return f"metadata must be an object, got {_type_name(metadata)}"
+    # The common case first: a flat object of ASCII strings (no lone surrogate; at most 6 bytes a character).
+    bound = 2
+    for key, value in metadata.items():
+        if type(key) is not str or type(value) is not str or not (key.isascii() and value.isascii()):
+            break
+        bound += 6 * (len(key) + len(value) + 1)
+        if bound > MAX_METADATA_BYTES:
+            break
+    else:
+        return None
     try:
         size: int | None = len(_METADATA_ENCODER.encode(metadata).encode())
     except (ValueError, TypeError, RecursionError):  # NaN or Infinity, a lone surrogate, a type JSON lacks, depth
