@@ -32,7 +32,10 @@ PLAYERS = (
     "morgl",
     "medivh",
 )
-FIRST_GAME_START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+GAMES_END = datetime(2026, 1, 1, tzinfo=UTC)
+"""Every generated game finishes before this moment: osmo refuses reports dated in the future."""
+LONGEST_GAP = timedelta(seconds=30 * 60 + 300)
+"""The most a generated game moves the clock: its longest duration plus the longest break after it."""
 MODES = ("ranked", "casual")
 GAME_NAMESPACE = uuid.UUID("3f0c5a56-5b8e-4c61-9d3e-0b6f4f1d2a77")
 
@@ -94,9 +97,12 @@ def game_report(rng: random.Random, number: int, started: datetime, duration: in
 
 
 def generate_reports(path: Path, games: int, seed: int) -> None:
-    """Write `games` reports as JSON Lines; games are played back to back, so both timestamps increase."""
+    """Write `games` reports as JSON Lines; games are played back to back, so both timestamps increase.
+
+    The first game starts early enough for the last one to finish before `GAMES_END`, in the past.
+    """
     rng = random.Random(seed)
-    started = FIRST_GAME_START
+    started = GAMES_END - games * LONGEST_GAP
     with path.open("wb") as out:
         for number in range(1, games + 1):
             duration = rng.randint(15 * 60, 30 * 60)

@@ -25,9 +25,8 @@ import numpy as np
 
 from osmo.adapters.catalog_files import load_catalog
 from osmo.adapters.play_worker import simulated_batches
-from osmo.application import history
-from osmo.application.backfill import backfill
-from osmo.application.catalogs import apply_catalog
+from osmo.application import catalogs
+from osmo.application.backfill import backfill, total_games
 from osmo.application.players import list_players, register_seed_players
 from osmo.application.recording import record_checked
 from osmo.bootstrap import App, bootstrap
@@ -47,32 +46,29 @@ def say(message: str) -> None:
 
 
 def build(app: App, games: int, seed: int) -> None:
-    """Record ``games`` simulated games through osmo (as ``osmo play`` does)."""
-    register_seed_players(app.database, app.catalog)
-    players = [p.player_id for p in list_players(app.database)]
+    """Record ``games`` simulated games through osmo (as ``osmo play`` does: the last one finishes now)."""
+    register_seed_players(app.uow)
+    players = [p.player_id for p in list_players(app.uow)]
+    catalog = app.uow.catalog()
     started = time.perf_counter()
     done = 0
-    start = datetime(2020, 1, 1, tzinfo=UTC)
-    for batch in simulated_batches(app.catalog, seed, players, games, start, batch=BUILD_BATCH):
-        record_checked(app.database, app.catalog, batch)
+    end = datetime.now(UTC)
+    for batch in simulated_batches(catalog, seed, players, games, end, batch=BUILD_BATCH):
+        record_checked(app.uow, catalog, batch)
         done += len(batch)
         say(f"  recorded {done:,} games ({done / (time.perf_counter() - started):,.0f}/s)")
 
 
 def line_count(app: App) -> int:
-    catalog = app.catalog
-    with app.database.reader() as tx:
-        tx.careers.use_catalog(catalog)
-        return sum(len(block) for block in history.blocks(tx, catalog))
+    with app.uow.read() as reader:
+        return sum(len(block) for block in reader.tx.lines.line_blocks())
 
 
 def _lines(app: App) -> Iterator[list[list[int]]]:
     """(player key, position, kills) of every line, a block at a time."""
-    catalog = app.catalog
-    kills = catalog.game_names.index("kills")
-    with app.database.reader() as tx:
-        tx.careers.use_catalog(catalog)
-        for block in history.blocks(tx, catalog):
+    with app.uow.read() as reader:
+        kills = reader.catalog.game_names.index("kills")
+        for block in reader.tx.lines.line_blocks():
             yield np.stack([block.keys, block.positions, block.game_column(kills)], axis=1).tolist()
 
 
@@ -135,15 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     folder = tempfile.TemporaryDirectory()
     db = args.db or str(Path(folder.name) / "osmo.db")
     app = bootstrap(db)
-    with app.database.reader() as tx:
-        recorded = tx.lines.game_count()
+    recorded = total_games(app.uow)
     if recorded < args.games:
         say(f"building a store of {args.games:,} games in {db}")
         build(app, args.games - recorded, args.seed + recorded)
     catalog_file = Path(folder.name) / "award.toml"
     catalog_file.write_text(AWARD)
-    catalog = apply_catalog(app.database, load_catalog(str(catalog_file)))
-    app = bootstrap(db)
+    catalogs.apply(app.uow, load_catalog(str(catalog_file)))
     lines = line_count(app)
     say(f"{lines:,} player-game lines; building the comparison table")
     postgres = db.startswith("postgresql://")
@@ -151,24 +145,25 @@ def main(argv: list[str] | None = None) -> int:
     engine = "PostgreSQL" if postgres else "SQLite"
     backfill_times, window_times = [], []
     for attempt in range(args.repeat):
-        backfill_times.append(timed(lambda: backfill(app.database, catalog, ["centurion"], dry_run=True)))
+        backfill_times.append(timed(lambda: backfill(app.uow, ["centurion"], dry_run=True)))
         window_times.append(timed(scan))
         say(f"  run {attempt + 1}: backfill {backfill_times[-1]:.2f} s, window scan {window_times[-1]:.2f} s")
-    preview = backfill(app.database, catalog, ["centurion"], dry_run=True)
+    preview = backfill(app.uow, ["centurion"], dry_run=True)
     expected = {(r[0], r[1]) for r in scan()}
-    with app.database.reader() as tx:
-        keys = {p: k for k, p in tx.players.player_keys().items()}
+    with app.uow.read() as reader:
+        keys = {p: k for k, p in reader.tx.players.player_keys().items()}
     found = {(keys[g.player_id], g.game_position) for g in preview.grants}
     if found != expected:
         say(f"MISMATCH: backfill found {sorted(found)}, the window scan {sorted(expected)}")
         return 1
-    real = timed(lambda: backfill(app.database, catalog, ["centurion"]))
+    real = timed(lambda: backfill(app.uow, ["centurion"]))
     b, w = statistics.median(backfill_times), statistics.median(window_times)
     print(f"lines                 {lines:,}")
     print(f"backfill (dry run)    {b:.3f} s median  {lines / b:,.0f} lines/s")
     print(f"window scan ({engine}) {w:.3f} s median  {lines / w:,.0f} lines/s")
     print(f"ratio                 {w / b:.2f}x the window scan")
     print(f"real backfill         {real:.3f} s, granted {len(preview.grants)} (the same players and games as the scan)")
+    app.close()
     folder.cleanup()
     return 0
 

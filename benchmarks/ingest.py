@@ -277,12 +277,11 @@ def measure_latency(run: Run) -> Outcome:
 
 
 def _osmo_in_process(db: Path, synchronous: str) -> Any:
-    os.environ["OSMO_SQLITE_SYNCHRONOUS"] = synchronous
     from osmo.application.players import register_seed_players
     from osmo.bootstrap import bootstrap
 
-    app = bootstrap(str(db))
-    register_seed_players(app.database, app.catalog)
+    app = bootstrap(str(db), environ={**os.environ, "OSMO_SQLITE_SYNCHRONOUS": synchronous})
+    register_seed_players(app.uow)
     return app
 
 
@@ -294,12 +293,12 @@ def measure_osmo_latency(run: Run) -> Outcome:
     db = run.workdir / "osmo-latency.db"
     try:
         app = _osmo_in_process(db, run.synchronous)
-        catalog = app.catalog
+        catalog = app.uow.catalog()
         parser = ReportParser(catalog)
 
         def append_one(line: str) -> None:
             outcome = check_submission(parser.parse_one(line, 1), catalog)
-            record_checked(app.database, catalog, [outcome])
+            record_checked(app.uow, catalog, [outcome])
 
         lines = list(islice(read_lines(run.reports), run.latency_games))
         started = time.perf_counter()
@@ -315,12 +314,12 @@ def measure_phases(run: Run) -> Outcome:
     """Where osmo's time goes on the whole file, in one process: parse (JSON + format), validate (domain
     checks), fold/evaluate (careers projection and award policy), write (event append, SQL, commit)."""
     from osmo.adapters.report_json import ReportParser
-    from osmo.application import projections
+    from osmo.application import award_policy, projections
     from osmo.application.recording import check_submission, record_checked
 
     db = run.workdir / "osmo-phases.db"
     spent = {"fold/evaluate": 0.0}
-    originals = {cls: cls.handle for cls in (projections.CareersProjection, projections.AwardPolicy)}
+    originals = {cls: cls.handle for cls in (projections.CareersProjection, award_policy.AwardPolicy)}
 
     def timed(original: Callable[..., Any]) -> Callable[..., Any]:
         def handle(*args: Any) -> Any:
@@ -333,7 +332,7 @@ def measure_phases(run: Run) -> Outcome:
 
     try:
         app = _osmo_in_process(db, run.synchronous)
-        catalog = app.catalog
+        catalog = app.uow.catalog()
         parser = ReportParser(catalog)
         lines = list(read_lines(run.reports))
         started = time.perf_counter()
@@ -345,7 +344,7 @@ def measure_phases(run: Run) -> Outcome:
         for cls, original in originals.items():
             cls.handle = timed(original)  # type: ignore[method-assign]
         started = time.perf_counter()
-        record_checked(app.database, catalog, outcomes)
+        record_checked(app.uow, catalog, outcomes)
         spent["write"] = time.perf_counter() - started - spent["fold/evaluate"]
         app.close()
     finally:

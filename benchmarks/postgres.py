@@ -137,12 +137,12 @@ def osmo_seconds(run: Run, url: str) -> float:
 
     app = bootstrap(url)
     try:
-        catalog = app.catalog
-        register_seed_players(app.database, catalog)
+        register_seed_players(app.uow)
+        catalog = app.uow.catalog()
         content = run.reports.read_bytes()
         started = time.perf_counter()
         submissions = ReportParser(catalog).parse(content)
-        result = record_games(app.database, catalog, submissions)
+        result = record_games(app.uow, submissions)
         elapsed = time.perf_counter() - started
     finally:
         app.close()

@@ -35,8 +35,8 @@ class TestVoidNeverMovesAnAwardEarlier:
     def test_an_award_added_later_and_unlocked_live_stays_when_an_unrelated_earlier_game_is_voided(
             self, app: App, tmp_path: Path) -> None:
         record_games(app.uow, submissions(wire_report("g0")))
-        apply_catalog(app.uow, load_catalog(catalog_file(tmp_path, '[awards.regular2]\nname = "Two"\n'
-                                                         'description = "Play 2"\nrule = "career.games_played >= 1"\n')))
+        apply_catalog(app.uow, load_catalog(catalog_file(
+            tmp_path, '[awards.regular2]\nname = "Two"\ndescription = "Play"\nrule = "career.games_played >= 1"\n')))
         record_games(app.uow, submissions(wire_report("g1", players=SEED_IDS[4:10]), wire_report("g2")))
         assert check_award(app.uow, "regular2", "thrall").game_id == "g2"  # added after g0: earned live at g2
         moved = [e for e in void_game(app.uow, "g1", "thrall did not play it") if e.type == "AwardUnlocked"]
@@ -200,7 +200,7 @@ class TestCorrectionsAndInputs:
         with pytest.raises(PlayerExists):
             register_player(app.uow, "shadow", "Rexxar")
         with pytest.raises(PlayerExists):
-            register_player(app.uow, "ＲＥＸＸＡＲ", "Shadow")  # full-width letters: the same identity
+            register_player(app.uow, "\uff32\uff25\uff38\uff38\uff21\uff32", "Shadow")  # full-width REXXAR
         register_player(app.uow, "shadow", "Shadow")
         assert profile(app.uow, "Thrall").player_id == "thrall"
         assert profile(app.uow, "SHADOW").player_id == "shadow"

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
 
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import InvalidInput, InvalidReport
-from osmo.domain.games import MAX_ID_LENGTH, MAX_STAT, Game, GameReport, PlayerLine, check_report, game_from_data
+from osmo.domain.games import (
+    MAX_CLOCK_SKEW,
+    MAX_ID_LENGTH,
+    MAX_METADATA_BYTES,
+    MAX_METADATA_DEPTH,
+    MAX_STAT,
+    METADATA_INTS,
+    Game,
+    GameReport,
+    PlayerLine,
+    check_report,
+    describe_difference,
+    game_from_data,
+)
 from tests.unit.support import catalog_with, shipped_catalog
 
 GAME_ID = "g-42"
@@ -327,3 +342,183 @@ class TestStoredForm:
         reordered = tuple(reversed(catalog.stat_ids))
         game = game_from_data(stored, reordered)
         assert game.lines[0].values == tuple(GOOD_STATS[s] for s in reordered)
+
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """A metadata object ``levels`` levels deep (the object itself is level 1)."""
+    value: Any = 1
+    for _ in range(levels - 1):
+        value = {"x": value}
+    return {"x": value} if levels > 0 else value
+
+
+class TestTimesOutOfRange:
+    @pytest.mark.parametrize(("field", "moment"), [
+        ("started_at", datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))),
+        ("finished_at", datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-1)))),
+    ])
+    def test_a_time_outside_years_1_to_9999_in_utc_is_rejected(self, field: str, moment: datetime) -> None:
+        message = rejected(report(**{field: moment}), repr(GAME_ID), field, "out of range")
+        assert "9999" in message
+
+
+class TestTheClock:
+    NOW = FINISHED + timedelta(hours=1)
+
+    def test_the_skew_is_five_minutes(self) -> None:
+        assert timedelta(minutes=5) == MAX_CLOCK_SKEW
+
+    def test_a_report_within_the_skew_is_accepted(self, catalog: Catalog) -> None:
+        check_report(report(), catalog, now=FINISHED - MAX_CLOCK_SKEW)
+
+    def test_a_report_beyond_the_skew_is_rejected(self, catalog: Catalog) -> None:
+        with pytest.raises(InvalidReport) as raised:
+            check_report(report(), catalog, now=FINISHED - MAX_CLOCK_SKEW - timedelta(microseconds=1))
+        message = str(raised.value)
+        assert repr(GAME_ID) in message
+        assert "finished_at (2024-05-01T12:20:00Z) is in the future" in message
+        assert "5 minutes" in message
+
+    def test_the_clock_is_compared_as_an_instant(self, catalog: Catalog) -> None:
+        now = (FINISHED - MAX_CLOCK_SKEW).astimezone(timezone(timedelta(hours=-7)))
+        check_report(report(), catalog, now=now)
+
+    def test_without_a_clock_a_far_future_report_is_accepted(self, catalog: Catalog) -> None:
+        far = datetime(9000, 1, 1, tzinfo=UTC)
+        check_report(report(started_at=far, finished_at=far + timedelta(minutes=20)), catalog)
+
+
+class TestIdCharacters:
+    @pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\x85", "\u200b", "\ufeff", "\ud800", "\ue000", "\u0378"])
+    def test_a_game_id_with_a_control_character_is_rejected(self, char: str) -> None:
+        message = rejected(report(game_id=f"g{char}1"), "game_id", "control characters", f"U+{ord(char):04X}")
+        assert "position 2" in message
+
+    @pytest.mark.parametrize("char", ["\x00", "\n", "\u2060", "\u200d", "\U000e0001"])
+    def test_a_player_id_with_a_control_character_is_rejected(self, char: str) -> None:
+        blue = team("blue-")
+        blue[1] = PlayerLine(f"blue{char}1", dict(GOOD_STATS))
+        rejected(report(teams=[team("red-"), blue]), repr(GAME_ID), "team 1 player 1", "player_id",
+                 "control characters")
+
+    @pytest.mark.parametrize("text", ["a b", "a\u00a0b", "\u3000a", "thrall\u2014warchief", "\u00e9l\u00e8ve",
+                                      "\U0001f600"])
+    def test_printable_and_space_characters_are_accepted(self, catalog: Catalog, text: str) -> None:
+        blue = team("blue-")
+        blue[1] = PlayerLine(text, dict(GOOD_STATS))
+        game = check_report(report(game_id=text, teams=[team("red-"), blue]), catalog)
+        assert game.game_id == text
+        assert text in game.player_ids
+
+
+class TestMetadata:
+    @pytest.mark.parametrize(("value", "shown"), [(math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity")])
+    def test_a_number_that_is_not_finite_is_rejected(self, value: float, shown: str) -> None:
+        message = rejected(report(metadata={"map": "dunes", "score": [1.5, {"mean": value}]}),
+                           repr(GAME_ID), "metadata.score[1].mean")
+        assert message.endswith(f"must be a finite number, got {shown}")
+
+    @pytest.mark.parametrize("value", [METADATA_INTS[-1] + 1, METADATA_INTS[0] - 1, 2**70, -(10**5000)],
+                             ids=["2**63", "-2**63-1", "2**70", "-10**5000"])
+    def test_an_integer_beyond_64_bits_is_rejected(self, value: int) -> None:
+        rejected(report(metadata={"seed": value}), repr(GAME_ID), "metadata.seed", "out of range")
+
+    def test_the_64_bit_integers_are_accepted(self, catalog: Catalog) -> None:
+        extremes = {"low": METADATA_INTS[0], "high": METADATA_INTS[-1], "big": 1e308, "tiny": -5e-324}
+        assert check_report(report(metadata=extremes), catalog).metadata == extremes
+
+    def test_the_deepest_metadata_is_accepted(self, catalog: Catalog) -> None:
+        check_report(report(metadata=nested(MAX_METADATA_DEPTH)), catalog)
+
+    @pytest.mark.parametrize("levels", [MAX_METADATA_DEPTH + 1, 200, 5000])
+    def test_deeper_metadata_is_rejected(self, levels: int) -> None:
+        rejected(report(metadata=nested(levels)), repr(GAME_ID), "metadata.x", "nested too deeply")
+
+    def test_a_list_counts_as_a_level(self) -> None:
+        rejected(report(metadata={"a": [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}), repr(GAME_ID), "metadata.a[0]", "deeply")
+
+    def test_metadata_of_the_largest_size_is_accepted(self, catalog: Catalog) -> None:
+        largest = {"note": "n" * (MAX_METADATA_BYTES - len('{"note":""}'))}
+        assert len(orjson.dumps(largest)) == MAX_METADATA_BYTES
+        check_report(report(metadata=largest), catalog)
+
+    @pytest.mark.parametrize("text", ["n", "\u00e9", "\x01"])  # bytes as stored: 1, 2 (UTF-8) and 6 (\u0001)
+    def test_larger_metadata_is_rejected(self, text: str) -> None:
+        size = len(orjson.dumps({"note": ""}))
+        chunk = len(orjson.dumps(text)) - 2
+        bigger = {"note": text * ((MAX_METADATA_BYTES - size) // chunk + 1)}
+        assert len(orjson.dumps(bigger)) > MAX_METADATA_BYTES
+        rejected(report(metadata=bigger), repr(GAME_ID), "metadata", "bytes", str(MAX_METADATA_BYTES))
+
+    def test_50_megabytes_of_metadata_are_rejected(self) -> None:
+        rejected(report(metadata={f"k{i}": "v" * 1000 for i in range(50_000)}), repr(GAME_ID), "16 KiB")
+
+    @pytest.mark.parametrize(("metadata", "fragments"), [
+        ({1: "one"}, ["metadata", "key that is not a string"]),
+        ({"when": datetime(2024, 1, 1, tzinfo=UTC)}, ["metadata.when", "got datetime"]),
+        ({"pair": (1, 2)}, ["metadata.pair", "got tuple"]),
+        ({"odd key": {"x": "\ud800"}}, ["metadata['odd key'].x", "lone surrogate"]),
+        ({"\udc00": 1}, ["metadata", "lone surrogate"]),
+    ])
+    def test_a_value_json_cannot_store_as_is_is_rejected(self, metadata: dict[Any, Any], fragments: list[str]) -> None:
+        rejected(report(metadata=metadata), repr(GAME_ID), *fragments)
+
+    @pytest.mark.parametrize("metadata", [[], None, "ranked", ()])
+    def test_metadata_must_be_an_object(self, metadata: object) -> None:
+        rejected(report(metadata=metadata), repr(GAME_ID), "metadata must be an object")
+
+    def test_accepted_metadata_reads_back_the_same(self, catalog: Catalog) -> None:
+        metadata = {"map": "dunes", "é": [None, True, 0.1, -0.0, METADATA_INTS[-1], {"deep": nested(10)}], "": {}}
+        game = check_report(report(metadata=metadata), catalog)
+        stored = orjson.loads(orjson.dumps(game.to_data(catalog.stat_ids)))
+        assert game_from_data(stored, catalog.stat_ids) == game
+
+
+class TestDescribeDifference:
+    def differs(self, catalog: Catalog, **changes: Any) -> str:
+        stored = check_report(report(), catalog)
+        again = game_from_data(orjson.loads(orjson.dumps(stored.to_data(catalog.stat_ids))), catalog.stat_ids)
+        return describe_difference(again, check_report(report(**changes), catalog))
+
+    def test_the_finish_time(self, catalog: Catalog) -> None:
+        assert self.differs(catalog, finished_at=FINISHED + timedelta(minutes=1)) == (
+            "finished_at differs (recorded 2024-05-01T12:20:00Z, reported 2024-05-01T12:21:00Z)")
+
+    def test_the_start_time(self, catalog: Catalog) -> None:
+        assert self.differs(catalog, started_at=STARTED - timedelta(seconds=1)).startswith(
+            "started_at differs (recorded 2024-05-01T12:00:00Z, reported 2024-05-01T11:59:59Z)")
+
+    def test_the_same_instant_in_another_zone_is_no_difference(self, catalog: Catalog) -> None:
+        zone = timezone(timedelta(hours=3))
+        assert self.differs(catalog, started_at=STARTED.astimezone(zone)) == "no field differs"
+
+    def test_the_winner(self, catalog: Catalog) -> None:
+        assert self.differs(catalog, winner=1) == "winner differs (recorded 0, reported 1)"
+
+    def test_a_stat(self, catalog: Catalog) -> None:
+        assert self.differs(catalog, teams=with_stats(kills=7).teams) == (
+            "team 1 player 'blue-1': stats.kills differs (recorded 6, reported 7)")
+
+    def test_a_stat_left_out_is_a_zero(self, catalog: Catalog) -> None:
+        assert self.differs(catalog, teams=with_stats(deaths=0).teams) == (
+            "team 1 player 'blue-1': stats.deaths differs (recorded 1, reported 0)")
+
+    def test_the_players(self, catalog: Catalog) -> None:
+        blue = team("blue-")
+        blue[2] = PlayerLine("thrall", dict(GOOD_STATS))
+        assert self.differs(catalog, teams=[team("red-"), blue]) == (
+            "team 1 players differ (recorded 'blue-0', 'blue-1', 'blue-2'; reported 'blue-0', 'blue-1', 'thrall')")
+
+    def test_the_order_of_players(self, catalog: Catalog) -> None:
+        red = team("red-")
+        assert self.differs(catalog, teams=[red[::-1], team("blue-")]).startswith("team 0 players differ")
+
+    def test_the_metadata(self, catalog: Catalog) -> None:
+        assert self.differs(catalog, metadata={"map": "Durotar"}) == (
+            'metadata differs at key \'map\' (recorded "dunes", reported "Durotar")')
+        assert self.differs(catalog, metadata={}) == (
+            'metadata differs at key \'map\' (recorded "dunes", reported nothing)')
+
+    def test_nothing(self, catalog: Catalog) -> None:
+        assert self.differs(catalog) == "no field differs"

@@ -224,6 +224,7 @@ def wide_numbers(depth: int) -> st.SearchStrategy[Node]:
         st.builds(Arith, st.sampled_from(["*", "*", "+", "-"]), names, names),  # products of stats overflow int64
         st.builds(Arith, st.just("/"), inner, names),
         st.builds(Arith, st.just("/"), names, names),
+        st.builds(Neg, names),  # -(-2**63) is 2**63, beyond int64
     )
 
 

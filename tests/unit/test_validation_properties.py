@@ -274,3 +274,118 @@ class TestOneBrokenRule:
             stats["headshots"] = min(stats.get("headshots", 0), limit + excess)
         broken = replace_line(report, team, slot, PlayerLine(line.player_id, stats))
         assert_rejected(broken, repr(report.game_id), repr(line.player_id), f"stats.{stat}")
+
+
+def depth_of(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    return 0
+
+
+class TestStoredAsReported:
+    """What is accepted is stored as it was reported: recording it again finds the same content."""
+
+    @VALID
+    @given(report=few_lines, metadata=metadatas.filter(lambda m: depth_of(m) <= MAX_METADATA_DEPTH))
+    def test_accepted_metadata_reads_back_the_same(self, report: GameReport, metadata: dict[str, Any]) -> None:
+        import orjson
+
+        game = check_report(dataclasses.replace(report, metadata=metadata), CATALOG)
+        stored = orjson.loads(orjson.dumps(game.to_data(CATALOG.stat_ids)))
+        again = game_from_data(stored, CATALOG.stat_ids)
+        assert again == game
+        assert describe_difference(again, game) == "no field differs"
+
+    @BROKEN
+    @given(report=few_lines, metadata=metadatas, data=st.data(), bad=st.one_of(
+        st.sampled_from([math.nan, math.inf, -math.inf]),
+        st.integers(min_value=METADATA_INTS[-1] + 1), st.integers(max_value=METADATA_INTS[0] - 1)))
+    def test_a_value_that_would_not_read_back_is_rejected(self, report: GameReport, metadata: dict[str, Any],
+                                                         data: st.DataObject, bad: object) -> None:
+        # put ``bad`` somewhere in the metadata: a new key of the top object or of a nested object or list
+        holders: list[dict[str, Any] | list[Any]] = []
+
+        def collect(value: object, depth: int) -> None:
+            if isinstance(value, dict | list) and depth < MAX_METADATA_DEPTH:
+                holders.append(value)
+                for item in value.values() if isinstance(value, dict) else value:
+                    collect(item, depth + 1)
+
+        collect(metadata, 1)
+        holder = data.draw(st.sampled_from(holders))
+        if isinstance(holder, dict):
+            holder["\x00bad"] = bad
+        else:
+            holder.append(bad)
+        assert_rejected(dataclasses.replace(report, metadata=metadata), repr(report.game_id), "metadata")
+
+
+class TestIdCharacters:
+    @BROKEN
+    @given(report=few_lines, data=st.data(), char=control_chars)
+    def test_a_game_id_with_a_control_character_is_rejected(self, report: GameReport, data: st.DataObject,
+                                                            char: str) -> None:
+        at = data.draw(st.integers(0, len(report.game_id)))
+        bad = (report.game_id[:at] + char + report.game_id[at:])[:MAX_ID_LENGTH]
+        assert_rejected(dataclasses.replace(report, game_id=bad), "game_id", "control character", f"U+{ord(char):04X}")
+
+    @BROKEN
+    @given(report=few_lines, data=st.data(), char=control_chars)
+    def test_a_player_id_with_a_control_character_is_rejected(self, report: GameReport, data: st.DataObject,
+                                                              char: str) -> None:
+        team, slot, line = pick_player(data.draw, report)
+        at = data.draw(st.integers(0, len(line.player_id)))
+        bad = line.player_id[:at] + char + line.player_id[at:]
+        broken = replace_line(report, team, slot, PlayerLine(bad, line.stats))
+        assert_rejected(broken, repr(report.game_id), f"team {team} player {slot}", "player_id", "control character")
+
+
+class TestTheClock:
+    @BROKEN
+    @given(report=few_lines, ahead=st.timedeltas(timedelta(microseconds=1), timedelta(days=400)))
+    def test_a_report_finished_beyond_the_clock_skew_is_rejected(self, report: GameReport, ahead: timedelta) -> None:
+        now = report.finished_at.astimezone(UTC) - MAX_CLOCK_SKEW - ahead
+        with pytest.raises(InvalidReport) as raised:
+            check_report(report, CATALOG, now=now)
+        assert repr(report.game_id) in str(raised.value)
+        assert "finished_at" in str(raised.value)
+        assert "future" in str(raised.value)
+
+    @BROKEN
+    @given(report=few_lines, behind=st.timedeltas(timedelta(0), MAX_CLOCK_SKEW))
+    def test_a_report_finished_within_the_clock_skew_is_accepted(self, report: GameReport, behind: timedelta) -> None:
+        check_report(report, CATALOG, now=report.finished_at - behind)
+
+
+class TestDifferences:
+    @BROKEN
+    @given(report=few_lines, data=st.data())
+    def test_the_changed_field_is_named(self, report: GameReport, data: st.DataObject) -> None:
+        game = check_report(report, CATALOG)
+        change = data.draw(st.sampled_from(["started_at", "finished_at", "winner", "stat", "player", "metadata"]))
+        if change == "started_at":
+            changed = dataclasses.replace(report, started_at=report.started_at - timedelta(seconds=1))
+            named = "started_at differs"
+        elif change == "finished_at":
+            changed = dataclasses.replace(report, finished_at=report.finished_at + timedelta(seconds=1))
+            named = "finished_at differs"
+        elif change == "winner":
+            changed = dataclasses.replace(report, winner=1 - report.winner)
+            named = "winner differs"
+        elif change == "stat":
+            team, slot, line = pick_player(data.draw, report)
+            stat = data.draw(st.sampled_from(UNBOUNDED))
+            stats = {**line.stats, stat: line.stats.get(stat, 0) + 1}
+            changed = replace_line(report, team, slot, PlayerLine(line.player_id, stats))
+            named = f"team {team} player {line.player_id!r}: stats.{stat} differs"
+        elif change == "player":
+            team, slot, line = pick_player(data.draw, report)
+            changed = replace_line(report, team, slot, PlayerLine("\u2603newcomer", line.stats))
+            named = f"team {team} players differ"
+        else:
+            changed = dataclasses.replace(report, metadata={**report.metadata, "\u2603": 1})
+            named = "metadata differs at key '\u2603'"
+        message = describe_difference(game, check_report(changed, CATALOG))
+        assert message.startswith(named), message

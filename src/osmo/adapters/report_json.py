@@ -100,48 +100,40 @@ class ReportParser:
         start = _skip_space(text, 0)
         if start == len(text):
             return  # blank: no reports
-        if text.startswith("[", start):  # a list: each element is a report
-            at = _skip_space(text, start + 1)
-            if text.startswith("]", at):
-                at = _skip_space(text, at + 1)
-            else:
-                while True:
-                    try:
-                        _, end = _DECODER.raw_decode(text, at)
-                    except json.JSONDecodeError as error:
-                        yield _syntax_error(error)
-                        return
-                    except RecursionError:
-                        yield _too_deep(*lines.position(at))
-                        return
-                    yield self.parse_one(text[at:end], *lines.position(at))
-                    at = _skip_space(text, end)
-                    if text.startswith(",", at):
-                        at = _skip_space(text, at + 1)
-                    elif text.startswith("]", at):
-                        at = _skip_space(text, at + 1)
-                        break
-                    else:
-                        yield _syntax_error(_first_syntax_error(text))
-                        return
-            if at < len(text):
-                yield _syntax_error(_first_syntax_error(text))
-            return
-        try:  # one report
-            _, end = _DECODER.raw_decode(text, start)
+        if not text.startswith("[", start):  # one report
+            try:
+                _, end = _OFFSETS.raw_decode(text, start)
+            except (json.JSONDecodeError, RecursionError) as error:
+                yield _syntax_error(error, *lines.position(start))
+                return
             if _skip_space(text, end) < len(text):
-                raise _first_syntax_error(text)
-        except json.JSONDecodeError as error:
-            yield _syntax_error(error)
+                yield _first_syntax_error(text, *lines.position(start))
+            else:
+                yield self.parse_one(text[start:end], *lines.position(start))
             return
-        except RecursionError:
-            yield _too_deep(*lines.position(start))
-            return
-        yield self.parse_one(text[start:end], *lines.position(start))
+        at = _skip_space(text, start + 1)  # a list: each element is a report
+        more = not text.startswith("]", at)
+        while more:
+            try:
+                _, end = _OFFSETS.raw_decode(text, at)
+            except (json.JSONDecodeError, RecursionError) as error:
+                yield _syntax_error(error, *lines.position(at))
+                return
+            yield self.parse_one(text[at:end], *lines.position(at))
+            at = _skip_space(text, end)
+            more = text.startswith(",", at)
+            if more:
+                at = _skip_space(text, at + 1)
+            elif not text.startswith("]", at):
+                yield _first_syntax_error(text, *lines.position(at))
+                return
+        if _skip_space(text, at + 1) < len(text):
+            yield _first_syntax_error(text, *lines.position(at))
 
 
-_DECODER = json.JSONDecoder()  # the standard library's: it gives offsets (orjson does not), and reads NaN and
-# numbers beyond 64 bits so that pydantic and the domain can reject them by field
+# The standard library's decoder gives offsets (orjson does not). Numbers are kept as text: only the extent of
+# each report matters here (pydantic then reads it), and Python refuses to convert integers of 4300+ digits.
+_OFFSETS = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
 _SPACE = re.compile(r"[ \t\n\r]*")
 _POSITION = re.compile(r"^(.*) at line (\d+) column (\d+)$", re.DOTALL)
 
@@ -172,7 +164,7 @@ def _is_value(text: bytes, kind: type = object) -> bool:
     except orjson.JSONDecodeError:
         pass
     try:
-        return isinstance(json.loads(text), kind)
+        return isinstance(_OFFSETS.decode(text.decode()), kind)
     except (ValueError, RecursionError):
         return False
 
@@ -201,31 +193,40 @@ def _position(content: bytes, offset: int) -> tuple[int, int]:
     return line, offset - content.rfind(b"\n", 0, offset)
 
 
-def _first_syntax_error(text: str) -> json.JSONDecodeError:
-    """The decoder's own account of the first syntax error of a text known to be invalid."""
+def _first_syntax_error(text: str, line: int, column: int) -> Submission:
+    """The decoder's own account of the first syntax error of a text known to be invalid (near ``line``)."""
     try:
-        json.loads(text)
-    except json.JSONDecodeError as error:
-        return error
+        _OFFSETS.decode(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        return _syntax_error(error, line, column)
     raise AssertionError("a text found invalid decoded")
 
 
-def _syntax_error(error: json.JSONDecodeError) -> Submission:
-    return Submission(error.lineno, None,
-                      error=f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}")
-
-
-def _too_deep(line: int, column: int) -> Submission:
+def _syntax_error(error: json.JSONDecodeError | RecursionError, line: int, column: int) -> Submission:
+    """One rejection for a broken JSON value; ``line`` and ``column`` are where the value being read starts."""
+    if isinstance(error, json.JSONDecodeError):
+        return Submission(error.lineno, None,
+                          error=f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}")
     return Submission(line, None, error=f"not valid JSON: the value at line {line}, column {column} is nested "
-                                        f"too deeply")
+                                        f"too deeply to read")
 
 
 def _loose_load(text: bytes | str) -> Any:
     """The value of a JSON text for error messages (NaN and big numbers included), or None if unreadable."""
     try:
-        return json.loads(text)
+        return _LOOSE.decode(text.decode() if isinstance(text, bytes) else text)
     except (ValueError, RecursionError):
         return None
+
+
+def _int_or_digits(digits: str) -> int | str:
+    try:
+        return int(digits)
+    except ValueError:  # 4300 digits or more
+        return digits
+
+
+_LOOSE = json.JSONDecoder(parse_int=_int_or_digits)
 
 
 def _game_id_of(data: Any) -> str | None:

@@ -112,7 +112,8 @@ def rebuild(uow: UnitOfWork, progress: Callable[[int], None] | None = None) -> i
     replayed = 0
     with uow.write(subscribers=uow.projectors()) as writer:
         tx, catalog = writer.tx, writer.catalog
-        voided = {e.data["game_position"] for e in tx.events.of_type(ev.GAME_VOIDED)}
+        voided = {e.payload.game_position for e in tx.events.of_type(ev.GAME_VOIDED)
+                  if isinstance(e.payload, ev.GameVoided)}
         tx.projections.reset()
         tx.careers.use_catalog(catalog)
         after = 0

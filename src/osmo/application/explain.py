@@ -69,8 +69,9 @@ def _rule_at(tx: Transaction, award_id: str, version: int | None, fallback: str)
     if version is None:
         return fallback
     for event in tx.events.read_stream(ev.CATALOG_STREAM):
-        if event.data["version"] == version:
-            return str(event.data["catalog"]["awards"].get(award_id, {}).get("rule", fallback))
+        changed = event.payload
+        if isinstance(changed, ev.CatalogChanged) and changed.version == version:
+            return str(changed.catalog["awards"].get(award_id, {}).get("rule", fallback))
     return fallback
 
 

@@ -16,10 +16,12 @@ class PlayersProjection:
     name = "players"
 
     def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
-        if event.type == ev.PLAYER_REGISTERED:
-            tx.players.add_player(event.data["player_id"], event.data["name"], event.position, event.recorded_at)
-        elif event.type == ev.PLAYER_RENAMED:
-            tx.players.rename_player(event.data["player_id"], event.data["name"])
+        if event.type in (ev.PLAYER_REGISTERED, ev.PLAYER_RENAMED):
+            match event.payload:
+                case ev.PlayerRegistered(player_id, name):
+                    tx.players.add_player(player_id, name, event.position, event.recorded_at)
+                case ev.PlayerRenamed(player_id, name):
+                    tx.players.rename_player(player_id, name)
         return []
 
 
@@ -32,17 +34,16 @@ class CareersProjection:
 
     def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
         if event.type == ev.GAME_RECORDED:
-            self._record(tx, event, catalog)
+            self._record(tx, event.payload, event.position, catalog)  # type: ignore[arg-type]
         elif event.type == ev.GAME_VOIDED:
-            voiding.remove_game(tx, catalog, event.data["game_position"])
+            voided: ev.GameVoided = event.payload  # type: ignore[assignment]
+            voiding.remove_game(tx, catalog, voided.game_position)
         return []
 
-    def _record(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> None:
-        data = event.data
-        lines = line_values(data, catalog.stat_ids)
+    def _record(self, tx: Transaction, game: ev.GameRecorded, position: int, catalog: Catalog) -> None:
+        lines = line_values(game.to_data(), catalog.stat_ids)
         careers = tx.careers.careers([p for p, _, _ in lines])
-        winner = data["winner"]
-        game_id, finished_at, position = data["game_id"], data["finished_at"], event.position
+        winner, game_id, finished_at = game.winner, game.game_id, game.finished_at
         fold = catalog.fold
         put_career = tx.careers.put_career
         rows = []
@@ -58,22 +59,22 @@ class UnlocksProjection:
     """Who holds what: unlocks (live, backfilled, moved), operator grants, and revocations."""
 
     name = "unlocks"
+    TYPES = frozenset({ev.AWARD_UNLOCKED, ev.AWARD_GRANTED, ev.AWARD_REVOKED})
 
     def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]:
-        d = event.data
-        if event.type == ev.AWARD_UNLOCKED:
-            tx.unlocks.add_unlock(UnlockRow(
-                d["player_id"], d["award_id"], d["game_id"], d["game_position"], d["unlocked_at"],
-                event.recorded_at, d["catalog_version"], d.get("source", "live"), event.version, True, d.get("reason"),
-            ))
-        elif event.type == ev.AWARD_GRANTED:
-            tx.unlocks.add_unlock(UnlockRow(
-                d["player_id"], d["award_id"], None, None, d["unlocked_at"], event.recorded_at, None, "operator",
-                event.version, True, d["reason"],
-            ))
-        elif event.type == ev.AWARD_REVOKED:
-            tx.unlocks.revoke_unlock(d["player_id"], d["award_id"], event.version, d["reason"],
-                                     d.get("source", "operator"))
+        if event.type not in self.TYPES:
+            return []
+        match event.payload:
+            case ev.AwardUnlocked() as e:
+                tx.unlocks.add_unlock(UnlockRow(
+                    e.player_id, e.award_id, e.game_id, e.game_position, e.unlocked_at, event.recorded_at,
+                    e.catalog_version, e.source, event.version, True, e.reason))
+            case ev.AwardGranted() as e:
+                tx.unlocks.add_unlock(UnlockRow(
+                    e.player_id, e.award_id, None, None, e.unlocked_at, event.recorded_at, None, "operator",
+                    event.version, True, e.reason))
+            case ev.AwardRevoked() as e:
+                tx.unlocks.revoke_unlock(e.player_id, e.award_id, event.version, e.reason, e.source)
         return []
 
 

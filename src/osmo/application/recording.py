@@ -140,8 +140,8 @@ def record_checked(
         for event in appended:
             if event.type == ev.GAME_RECORDED:
                 result.recorded += 1
-            elif event.type == ev.AWARD_UNLOCKED:
-                result.unlocked.append(Unlock(event.data["player_id"], event.data["award_id"], event.data["game_id"]))
+            elif isinstance(unlocked := event.payload, ev.AwardUnlocked):
+                result.unlocked.append(Unlock(unlocked.player_id, unlocked.award_id, unlocked.game_id))
         if progress:
             progress(len(chunk))
     return result

@@ -82,8 +82,9 @@ class UnitOfWork:
             return None
         catalog = self._catalogs.get(version)
         if catalog is None:
-            data = tx.events.read_stream(ev.CATALOG_STREAM)[-1].data
-            catalog = self._catalogs[version] = catalog_from_data(data["catalog"], data["version"])
+            changed = tx.events.read_stream(ev.CATALOG_STREAM)[-1].payload
+            assert isinstance(changed, ev.CatalogChanged)
+            catalog = self._catalogs[version] = catalog_from_data(changed.catalog, changed.version)
         return catalog
 
     def catalog(self) -> Catalog:

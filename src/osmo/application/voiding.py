@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,10 +21,11 @@ from osmo.domain import events as ev
 from osmo.domain import rules
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
+from osmo.domain.errors import InvalidCatalog
 from osmo.domain.events import NewEvent, RecordedEvent
-from osmo.domain.games import line_values
 
 CHUNK = 2_000  # games read at a time
+T = TypeVar("T")
 
 progress: ContextVar[Callable[[int], None] | None] = ContextVar("osmo_void_progress", default=None)
 """Set by the void use case: called with the number of later games rewritten, as they are."""
@@ -89,14 +91,15 @@ def recheck_after_void(tx: Transaction, catalog: Catalog, event: RecordedEvent) 
     """The awards the voided game's players earned at or after it: kept where the rule (as it was in the
     catalog version that granted it) still holds at the same game, moved to the first later game where
     it holds, or revoked when it holds at no remaining game from there on. Never moved earlier."""
-    position, reason = event.data["game_position"], event.data["reason"]
-    (recorded,) = tx.events.first_events([ev.game_stream(event.data["game_id"])]).values()
-    players = [line.player_id for line in line_values(recorded.data, catalog.stat_ids)]
+    voided: ev.GameVoided = event.payload  # type: ignore[assignment]
+    position = voided.game_position
+    (recorded,) = tx.events.first_events([ev.game_stream(voided.game_id)]).values()
+    game: ev.GameRecorded = recorded.payload  # type: ignore[assignment]
     keys = {player_id: key for key, player_id in tx.players.player_keys().items()}
-    why = f"game {event.data['game_id']!r} voided: {reason}"
+    why = f"game {voided.game_id!r} voided: {voided.reason}"
     rule_of = _rules_by_version(tx, catalog)
     decided: list[NewEvent] = []
-    for player_id in players:
+    for player_id in game.player_ids:
         touched = [u for u in tx.unlocks.unlocks_of(player_id)
                    if u.game_position is not None and u.game_position >= position
                    and catalog.award(u.award_id) is not None]
@@ -141,7 +144,8 @@ def _first_holding(tx: Transaction, catalog: Catalog, key: int, player_id: str, 
 
 def _rules_by_version(tx: Transaction, catalog: Catalog) -> Callable[[str, int | None], rules.Node]:
     """The rule of an award as it was in a catalog version (the current one when unknown)."""
-    stored = {e.data["version"]: e.data["catalog"] for e in tx.events.read_stream(ev.CATALOG_STREAM)}
+    stored: dict[int | None, Any] = {
+        c.version: c.catalog for c in _payloads(tx.events.read_stream(ev.CATALOG_STREAM), ev.CatalogChanged)}
 
     def rule_of(award_id: str, version: int | None) -> rules.Node:
         current = catalog.award(award_id)
@@ -151,7 +155,11 @@ def _rules_by_version(tx: Transaction, catalog: Catalog) -> Callable[[str, int |
             return current.node
         try:
             return rules.parse(text, catalog.names())
-        except rules.RuleSyntaxError:
+        except (rules.RuleSyntaxError, InvalidCatalog):
             return current.node
 
     return rule_of
+
+
+def _payloads(events: list[RecordedEvent], kind: type[T]) -> list[T]:
+    return [p for p in (e.payload for e in events) if isinstance(p, kind)]

@@ -19,6 +19,7 @@ from osmo.application import queries
 from osmo.application.recording import BatchRejected, RecordResult, record_checked, record_games
 from osmo.bootstrap import DEFAULT_DB, App, bootstrap
 from osmo.domain.errors import InvalidInput, OsmoError
+from osmo.domain.events import AwardRevoked, AwardUnlocked
 from osmo.entrypoints import render
 
 EXIT_NOT_HELD = 1
@@ -348,8 +349,11 @@ def void(ctx: click.Context, game_id: str, reason: str) -> None:
         decided = void_game(app.uow, game_id, reason, progress=advance)
     click.echo(f"voided {render.shown(game_id)}")
     for event in decided:
-        verb = "revoked" if event.type == "AwardRevoked" else f"moved to game {render.shown(event.data['game_id'])}"
-        click.echo(f"  {event.data['award_id']} of {render.shown(event.data['player_id'])}: {verb}")
+        match event.payload:
+            case AwardRevoked(player_id, award_id):
+                click.echo(f"  {award_id} of {render.shown(player_id)}: revoked")
+            case AwardUnlocked(player_id, award_id, game_id):
+                click.echo(f"  {award_id} of {render.shown(player_id)}: moved to game {render.shown(game_id)}")
 
 
 @cli.command()
