@@ -13,7 +13,6 @@ import pytest
 
 from osmo.adapters.catalog_files import load_catalog
 from osmo.application.backfill import backfill, rebuild
-from tests.builders import apply_catalog
 from osmo.application.corrections import grant, revoke, void_game
 from osmo.application.explain import explain
 from osmo.application.queries import award_catalog, check_award, profile
@@ -23,7 +22,7 @@ from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import InvalidInput, UnknownAward, UnknownPlayer
 from osmo.entrypoints.render import award_json
-from tests.builders import SEED_IDS, submissions, wire_report
+from tests.builders import SEED_IDS, apply_catalog, submissions, wire_report
 
 BRUISER = {"attempted_attacks": 40, "hits": 20, "damage_done": 501, "time_played": 600}
 MILD = {"attempted_attacks": 40, "hits": 20, "damage_done": 500, "time_played": 600}
@@ -214,7 +213,7 @@ class TestVoid:
     def test_a_voided_game_is_not_a_game_where_an_award_can_be_backfilled(self, app: App, tmp_path: Path) -> None:
         play(app, wire_report("g1", stats={"rexxar": {"kills": 3}}), wire_report("g2"))
         void_game(app.uow, "g1", "bot lobby")
-        catalog = use_catalog(app, tmp_path, BRAWLER)
+        use_catalog(app, tmp_path, BRAWLER)
         assert backfill(app.uow, ["brawler"]).grants == []
 
 
@@ -377,7 +376,7 @@ class TestBackfill:
             self, app: App, tmp_path: Path) -> None:
         games = play(app, wire_report("g1", stats={"thrall": MILD}), wire_report("g2", stats={"thrall": BRUISER}))
         void_game(app.uow, "g2", "cheating")
-        catalog = use_catalog(app, tmp_path, '[awards.bruiser]\nname = "Bruiser"\ndescription = "easier"\n'
+        use_catalog(app, tmp_path, '[awards.bruiser]\nname = "Bruiser"\ndescription = "easier"\n'
                                              'rule = "game.damage_done > 400"\n')
         result = backfill(app.uow, ["bruiser"])
         assert [(g.player_id, g.game_id, g.unlocked_at) for g in result.grants] == [
@@ -412,7 +411,7 @@ class TestBackfill:
     def test_an_unknown_or_retired_award_is_bad_input(self, app: App, tmp_path: Path) -> None:
         with pytest.raises(UnknownAward):
             backfill(app.uow, ["nope"])
-        catalog = use_catalog(app, tmp_path, '[awards.bruiser]\nname = "Bruiser"\ndescription = "old"\n'
+        use_catalog(app, tmp_path, '[awards.bruiser]\nname = "Bruiser"\ndescription = "old"\n'
                                              'rule = "game.damage_done > 500"\nretired = true\n')
         with pytest.raises(InvalidInput, match="retired"):
             backfill(app.uow, ["bruiser"])

@@ -21,14 +21,13 @@ from hypothesis import strategies as st
 
 from osmo.adapters.catalog_files import load_catalog
 from osmo.application.backfill import backfill, rebuild
-from tests.builders import apply_catalog
 from osmo.application.players import register_seed_players
 from osmo.application.queries import award_catalog
 from osmo.application.recording import record_games
 from osmo.bootstrap import App, bootstrap
 from osmo.domain import rules
 from osmo.domain.rules import Arith, BoolOp, Compare, Node, Not, Num, Ref
-from tests.builders import SEED_IDS, submissions
+from tests.builders import SEED_IDS, apply_catalog, submissions
 from tests.conftest import PgSchema, pg_admin_url
 
 SQLITE = settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,12 +6,11 @@ from pathlib import Path
 import pytest
 
 from osmo.adapters.catalog_files import load_catalog
-from tests.builders import apply_catalog
 from osmo.application.queries import award_catalog, check_award, profile
 from osmo.application.recording import BatchRejected, record_games
 from osmo.bootstrap import App
 from osmo.domain.errors import InvalidCatalog
-from tests.builders import SEED_IDS, submissions, wire_report
+from tests.builders import SEED_IDS, apply_catalog, submissions, wire_report
 
 BRUISER = {"attempted_attacks": 40, "hits": 20, "damage_done": 501, "time_played": 600}
 MILD = {"attempted_attacks": 40, "hits": 20, "damage_done": 500, "time_played": 600}
@@ -150,7 +149,7 @@ class TestCatalog:
     def test_removing_a_stat_that_games_carry_is_refused(self, app: App, tmp_path: Path) -> None:
         user = tmp_path / "catalog.toml"
         user.write_text('[stats.revives]\ndescription = "Allies revived"\n')
-        catalog = apply_catalog(app.uow, load_catalog(str(user)))
+        apply_catalog(app.uow, load_catalog(str(user)))
         record_games(app.uow, submissions(wire_report("g1", stats={"uther": {"revives": 1}})))
         with pytest.raises(InvalidCatalog, match="'revives' is carried by recorded games"):
             apply_catalog(app.uow, load_catalog())
@@ -159,7 +158,7 @@ class TestCatalog:
         user = tmp_path / "catalog.toml"
         user.write_text('[awards.bruiser]\nname = "Bruiser"\ndescription = "old"\n'
                         'rule = "game.damage_done > 500"\nretired = true\n')
-        catalog = apply_catalog(app.uow, load_catalog(str(user)))
+        apply_catalog(app.uow, load_catalog(str(user)))
         result = record_games(app.uow, submissions(wire_report("g1", stats={"thrall": BRUISER})))
         assert "bruiser" not in {u.award for u in result.unlocked}
         assert "bruiser" not in {a.id for a in profile(app.uow, "thrall").awards}

@@ -9,7 +9,6 @@ from collections import Counter
 from itertools import pairwise
 from typing import Any
 
-import psycopg
 import pytest
 
 from osmo.application.players import register_seed_players

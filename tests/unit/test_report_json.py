@@ -144,10 +144,11 @@ class TestSyntaxErrors:
 
     def test_text_after_a_list(self) -> None:
         content = json.dumps([report()], indent=2) + "\n\nthe end\n"
-        end = len(content.splitlines()) - 1
+        end = len(content.splitlines())
         submissions = parse(content)
         assert submissions[0].error is None
-        assert (submissions[1].line, submissions[1].error) == (end, f"not valid JSON at line {end}, column 1: Extra data")
+        assert (submissions[1].line, submissions[1].error) == (
+            end, f"not valid JSON at line {end}, column 1: Extra data")
 
     def test_a_compact_list_then_more_lines_is_read_as_json_lines(self) -> None:
         submissions = parse(json.dumps([report()]) + "\n" + json.dumps(report()))
@@ -276,10 +277,11 @@ class TestValuesThatCannotBeStored:
         assert rejection.error.startswith("game 'g-1', team 1 player 1: player_id must not contain control characters")
 
     def test_a_lone_surrogate_in_a_game_id(self) -> None:
-        for content in (json.dumps(report("g-1X")).replace("g-1X", "g-1\\ud800"),
-                        "[" + json.dumps(report("g-1X")).replace("g-1X", "g-1\\ud800") + "]"):
+        line = json.dumps(report("g-1X")).replace("g-1X", "g-1\\ud800")
+        for content, column in ((line, 23), (f"[{line}]", 24), (f"[\n  {line}]", 23 + 2)):
             rejection = only_rejection(content)
-            assert rejection.error.startswith("game 'g-1\\ud800': not valid JSON at line 1, column 23: ")
+            at_line = content.count("\n") + 1
+            assert rejection.error.startswith(f"game 'g-1\\ud800': not valid JSON at line {at_line}, column {column}: ")
 
     @pytest.mark.parametrize(("field", "moment"), [("started_at", "0001-01-01T00:00:00+01:00"),
                                                    ("finished_at", "9999-12-31T23:59:59-01:00")])
