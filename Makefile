@@ -36,6 +36,7 @@ bench-smoke: $(BIN)/.installed-dev
 	$(BIN)/python benchmarks/ingest.py --games 2000
 	$(BIN)/python benchmarks/backfill.py --games 2000
 	$(BIN)/python benchmarks/postgres.py --games 2000
+	$(BIN)/python benchmarks/void.py --games 2000
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

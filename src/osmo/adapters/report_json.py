@@ -1,7 +1,13 @@
 """The JSON wire format of game reports, checked with pydantic (strict: no coercion).
 
 An input holds one JSON value (a report, or a list of reports; pretty-printed or not) or JSON Lines
-(one report per line). Structure and types are checked here; the domain then checks the game rules.
+(one report per line): see ``json_lines`` for how they are told apart. Structure and types are checked
+here; the domain then checks the game rules (and what metadata may hold: ``games.metadata_problem``).
+
+Every submission carries the line where its report starts. A syntax error in one JSON value is one
+rejection at its line and column (the reports of a list before it are still read); in JSON Lines it
+rejects its line only. Numbers are read as written: NaN, Infinity, 1e309 and integers beyond 64 bits
+reach the domain, which rejects them by field, instead of being stored as something else.
 """
 
 from __future__ import annotations
