@@ -14,6 +14,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -132,7 +133,7 @@ def bulk(node: Node, rows: Sequence[Vector]) -> list[bool]:
     game = np.array([g for g, _ in rows], dtype=np.int64).reshape(len(rows), len(GAME))
     career = np.array([c for _, c in rows], dtype=np.int64).reshape(len(rows), len(CAREER))
 
-    def column(ref: Ref) -> np.ndarray:  # type: ignore[type-arg]
+    def column(ref: Ref) -> npt.NDArray[np.int64]:
         return game[:, GAME_INDEX[ref.name]] if ref.scope == "game" else career[:, CAREER_INDEX[ref.name]]
 
     result = rule_arrays.evaluate(node, column, len(rows))
@@ -210,7 +211,8 @@ wide_decimals = st.one_of(
     st.sampled_from(["1000000000000000.0", "999999999999999.0", "0.000000000000001", "0.5", "0.75", "2.0",
                      "0.1", "123456789.012345", "9007199254.740993"]),
 ).map(lambda text: Num(float(text)))
-wide_leaves = st.one_of(names, names, wide_integers, wide_decimals, st.sampled_from([Num(1), Num(2), Num(1.0), Num(0.5)]))
+wide_leaves = st.one_of(names, names, wide_integers, wide_decimals,
+                        st.sampled_from([Num(1), Num(2), Num(1.0), Num(0.5)]))
 
 
 def wide_numbers(depth: int) -> st.SearchStrategy[Node]:
@@ -358,7 +360,7 @@ def bulk_numbers(node: Node, rows: Sequence[Vector]) -> list[int | float | None]
     game = np.array([g for g, _ in rows], dtype=np.int64).reshape(len(rows), len(GAME))
     career = np.array([c for _, c in rows], dtype=np.int64).reshape(len(rows), len(CAREER))
 
-    def column(ref: Ref) -> np.ndarray:  # type: ignore[type-arg]
+    def column(ref: Ref) -> npt.NDArray[np.int64]:
         return game[:, GAME_INDEX[ref.name]] if ref.scope == "game" else career[:, CAREER_INDEX[ref.name]]
 
     return rule_arrays.values(node, column, len(rows))
@@ -465,13 +467,13 @@ class TestBulkEvaluationCases:
 
 
 def _line_columns(catalog: Catalog, lines: Sequence[tuple[tuple[int, ...], tuple[int, ...]]]
-                  ) -> Callable[[Ref], np.ndarray]:  # type: ignore[type-arg]
+                  ) -> Callable[[Ref], npt.NDArray[np.int64]]:
     game = np.array([g for g, _ in lines], dtype=np.int64)
     career = np.array([c for _, c in lines], dtype=np.int64)
     game_index = {name: i for i, name in enumerate(catalog.game_names)}
     career_index = {name: i for i, name in enumerate(catalog.career_names)}
 
-    def column(ref: Ref) -> np.ndarray:  # type: ignore[type-arg]
+    def column(ref: Ref) -> npt.NDArray[np.int64]:
         return game[:, game_index[ref.name]] if ref.scope == "game" else career[:, career_index[ref.name]]
 
     return column
@@ -495,7 +497,8 @@ class TestCatalogEvaluate:
 
     def test_a_user_award_over_large_careers_agrees(self) -> None:
         catalog = catalog_with({"awards": {"big": {
-            "name": "Big", "description": "Squares", "rule": "career.total_damage_done * career.total_damage_done > 0"}}})
+            "name": "Big", "description": "Squares",
+            "rule": "career.total_damage_done * career.total_damage_done > 0"}}})
         award = catalog.award("big")
         assert award is not None
         career = career_of(catalog, total_damage_done=4_000_000_000)

@@ -1,8 +1,10 @@
-"""What the SQL read models share: the caches and buffers in front of the tables.
+"""What the SQL read models share: the caches and buffers in front of the tables, and the queries.
 
 Careers, player keys, checkpoints and held awards are read once and then served from memory; careers and
-game lines are buffered until ``flush`` (at commit). Each backend (``sqlite``, ``postgres``) subclasses
-``BufferedReadModels`` with its SQL: the hooks below, ``flush``, ``use_catalog`` and the plain queries.
+game lines are buffered until ``flush`` (at commit). The queries that read the same in both backends are
+written here once (``?`` placeholders, lists through ``Dialect.in_list``; see ``sql_dialect``). Each
+backend (``sqlite``, ``postgres.views``) subclasses ``BufferedReadModels`` with what really differs:
+``use_catalog`` (adding career columns), ``flush`` (PostgreSQL COPYs), ``set_checkpoint``, and scans.
 No database driver is imported here.
 """
 
@@ -12,16 +14,31 @@ from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
-from typing import Any
 
 import orjson
 
 from osmo.adapters import packing
-from osmo.application.ports import GameLineRow, LineBlock, UnlockRow
+from osmo.adapters.sql_dialect import Row, SqlQueries
+from osmo.application.ports import GameLineRow, LineBlock, PlayerRow, UnlockRow
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
+from osmo.domain.players import identity_key
 
-Row = tuple[Any, ...]
+PROJECTION_TABLES = ("players", "careers", "game_lines", "player_games", "unlocks", "checkpoints")
+GAME_COLUMNS = "position, game_id, finished_at, layout, lines, itemsize"
+UNLOCK_COLUMNS = ("player_id, award_id, game_id, game_position, unlocked_at, recorded_at, catalog_version, "
+                  "source, version, active, reason")
+UPSERT_UNLOCK = (
+    f"INSERT INTO unlocks ({UNLOCK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (player_id, award_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in UNLOCK_COLUMNS.split(", ")[2:]))
+UPSERT_CHECKPOINT = ("INSERT INTO checkpoints (name, position) VALUES (?, ?) "
+                     "ON CONFLICT (name) DO UPDATE SET position = excluded.position")
+
+
+def quote(name: str) -> str:
+    """An SQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 class ViewCaches:
@@ -40,12 +57,13 @@ class ViewCaches:
 
 
 def unlock_row(row: Row) -> UnlockRow:
-    """An ``unlocks`` row (its columns in table order) as an UnlockRow."""
+    """An ``unlocks`` row (columns in ``UNLOCK_COLUMNS`` order) as an UnlockRow."""
     return UnlockRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]), row[10])
 
 
-class BufferedReadModels(ABC):
-    """The in-memory half of a read-models adapter; subclasses supply the SQL."""
+class BufferedReadModels(SqlQueries, ABC):
+    """The read models over SQL tables, with their caches and buffers; subclasses supply ``conn``,
+    ``dialect`` and what their backend does differently."""
 
     def __init__(self, writable: bool, caches: ViewCaches) -> None:
         self.writable = writable
@@ -61,50 +79,20 @@ class BufferedReadModels(ABC):
         self._career_select = ""
         self._career_upsert = ""
 
-    # -- what each backend reads and writes --------------------------------------------------
+    # -- what each backend does differently --------------------------------------------------
+    @abstractmethod
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Adopt the catalog's layout (see ``_adopt_layout``, ``_career_statements``)."""
+
     @abstractmethod
     def flush(self) -> None:
         """Write the buffered game lines and careers (see ``_game_line_records``, ``_career_records``)."""
 
     @abstractmethod
-    def _career_rows(self, player_ids: list[str]) -> Iterable[Row]:
-        """``(player_id, key, has a careers row, *career)`` of the registered players among ``player_ids``."""
+    def set_checkpoint(self, name: str, position: int) -> None: ...
 
     @abstractmethod
-    def _active_awards(self, player_ids: list[str]) -> Iterable[tuple[str, str]]:
-        """``(player_id, award_id)`` of the active unlocks of ``player_ids``."""
-
-    @abstractmethod
-    def _stored_checkpoint(self, name: str) -> int: ...
-
-    @abstractmethod
-    def _stored_key(self, player_id: str) -> int: ...
-
-    @abstractmethod
-    def _store_unlock(self, row: UnlockRow) -> None: ...
-
-    @abstractmethod
-    def _store_revoke(self, player_id: str, award_id: str, version: int, reason: str, source: str) -> None: ...
-
-    @abstractmethod
-    def _layout_rows(self) -> Iterable[tuple[int, str]]:
-        """``(id, stat_ids as JSON)`` of every layout."""
-
-    @abstractmethod
-    def _game_rows(self, after: int, limit: int) -> list[Row]:
-        """``(position, game_id, finished_at, layout, lines, itemsize)`` of the stored games after ``after``."""
-
-    @abstractmethod
-    def _game_rows_at(self, positions: list[int]) -> list[Row]:
-        """Like ``_game_rows``, for the games at these positions, in order."""
-
-    @abstractmethod
-    def _last_game(self, key: int, before: int) -> int | None:
-        """The position of the player's last game before ``before``."""
-
-    @abstractmethod
-    def _player_game_rows(self, keys: list[int], after: int, before: int | None) -> Iterable[tuple[int, int]]:
-        """``(player key, position)`` of the games of these players in ``(after, before)``, by position."""
+    def players_with_games(self) -> int: ...
 
     @abstractmethod
     def _lines_of_layout(self, layout: int) -> Generator[tuple[bytes, int], None, None]:
@@ -116,14 +104,87 @@ class BufferedReadModels(ABC):
             raise RuntimeError("use_catalog() must be called before reading or writing careers")
         return self.catalog
 
+    def _layout_rows(self) -> list[tuple[int, str]]:
+        """``(id, stat_ids as JSON)`` of every layout."""
+        return self._execute("SELECT id, stat_ids FROM layouts ORDER BY id").fetchall()
+
     def _layouts(self) -> dict[int, tuple[str, ...]]:
         return {i: tuple(orjson.loads(ids)) for i, ids in self._layout_rows()}
+
+    def _stored_layout(self, catalog: Catalog) -> int | None:
+        """The id of the catalog's layout (a writer adds it when missing; a reader may find none)."""
+        stat_ids = orjson.dumps(catalog.stat_ids).decode()
+        row = self._execute("SELECT id FROM layouts WHERE stat_ids = ?", (stat_ids,)).fetchone()
+        if row is None and self.writable:
+            row = self._execute("INSERT INTO layouts (stat_ids) VALUES (?) RETURNING id", (stat_ids,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _career_statements(self, names: Sequence[str], columns: set[str]) -> tuple[str, str]:
+        """The career select (its ``{in_list}`` on ``p.player_id``) and upsert for the career stats ``names``,
+        of which the ``careers`` table has ``columns`` (a reader may run with a catalog whose columns no
+        writer added yet: no career holds them, so they read as 0)."""
+        selected = ", ".join(f"c.{quote(n)}" if n in columns else "0" for n in names)
+        select = (f"SELECT p.player_id, p.position, c.player_id IS NOT NULL, {selected} "
+                  "FROM players p LEFT JOIN careers c USING (player_id) WHERE {in_list}")
+        quoted = [quote(n) for n in names]
+        upsert = (f"INSERT INTO careers (player_id, position, {', '.join(quoted)}) "
+                  f"VALUES ({', '.join('?' * (len(names) + 2))}) ON CONFLICT (player_id) DO UPDATE SET "
+                  + ", ".join(f"{c} = excluded.{c}" for c in ("position", *quoted)))
+        return select, self.dialect.sql(upsert)
 
     # -- checkpoints -------------------------------------------------------------------------
     def checkpoint(self, name: str) -> int:
         if name not in self._checkpoints:
-            self._checkpoints[name] = self._stored_checkpoint(name)
+            stored = self._value("SELECT position FROM checkpoints WHERE name = ?", (name,))
+            self._checkpoints[name] = 0 if stored is None else int(stored)
         return self._checkpoints[name]
+
+    # -- players -----------------------------------------------------------------------------
+    def add_player(self, player_id: str, name: str, position: int, registered_at: str) -> None:
+        self._execute(
+            "INSERT INTO players (player_id, name, position, registered_at, id_key, name_key) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (player_id, name, position, registered_at, identity_key(player_id), identity_key(name)))
+
+    def rename_player(self, player_id: str, name: str) -> None:
+        self._execute("UPDATE players SET name = ?, name_key = ? WHERE player_id = ?",
+                      (name, identity_key(name), player_id))
+
+    def find_player(self, key: str) -> PlayerRow | None:
+        folded = identity_key(key)
+        row = self._execute(
+            "SELECT player_id, name, registered_at, 0 FROM players WHERE player_id = ? "
+            "UNION ALL SELECT player_id, name, registered_at, 1 FROM players WHERE name = ? "
+            "UNION ALL SELECT player_id, name, registered_at, 2 FROM players WHERE id_key = ? "
+            "UNION ALL SELECT player_id, name, registered_at, 3 FROM players WHERE name_key = ? ORDER BY 4 LIMIT 1",
+            (key, key, folded, folded)).fetchone()
+        return PlayerRow(row[0], row[1], row[2]) if row else None
+
+    def clashing_player(self, player_id: str, name: str) -> PlayerRow | None:
+        keys = (identity_key(player_id), identity_key(name))
+        row = self._execute(
+            "SELECT player_id, name, registered_at FROM players WHERE id_key IN (?, ?) OR name_key IN (?, ?) "
+            "LIMIT 1", keys + keys).fetchone()
+        return PlayerRow(*row) if row else None
+
+    def players(self) -> list[PlayerRow]:
+        rows = self._execute("SELECT player_id, name, registered_at FROM players ORDER BY position")
+        return [PlayerRow(*r) for r in rows]
+
+    def registered(self, player_ids: Iterable[str]) -> set[str]:
+        return {r[0] for r in self._in_rows(
+            "SELECT player_id FROM players WHERE {in_list}", "player_id", list(set(player_ids)))}
+
+    def player_keys(self) -> dict[int, str]:
+        return {key: player_id for player_id, key in self._execute("SELECT player_id, position FROM players")}
+
+    def _key(self, player_id: str) -> int:
+        if player_id not in self._keys:
+            key = self._value("SELECT position FROM players WHERE player_id = ?", (player_id,))
+            if key is None:
+                raise KeyError(player_id)
+            self._keys[player_id] = int(key)
+        return self._keys[player_id]
 
     # -- careers and game lines --------------------------------------------------------------
     def careers(self, player_ids: Iterable[str]) -> dict[str, Career]:
@@ -133,7 +194,7 @@ class BufferedReadModels(ABC):
         if missing:
             empty = (0,) * len(catalog.career_names)
             keys = self._keys
-            for row in self._career_rows(missing):
+            for row in self._in_rows(self._career_select, "p.player_id", missing):
                 keys[row[0]] = row[1]
                 cache[row[0]] = tuple(row[3:]) if row[2] else empty
             for player_id in missing:
@@ -152,11 +213,16 @@ class BufferedReadModels(ABC):
         return self._lines.get(position, [])
 
     def _game_line_records(self) -> list[Row]:
-        """The buffered games as ``game_lines`` rows: position, game_id, finished_at, layout, lines, itemsize."""
+        """The buffered games as ``game_lines`` rows (columns in ``GAME_COLUMNS`` order)."""
         layout = self.layout
         pack = self._pack
         return [(position, rows[0].game_id, rows[0].finished_at, layout, *pack(rows))
                 for position, rows in self._lines.items()]
+
+    def _player_game_records(self) -> list[tuple[int, int]]:
+        """``(player key, position)`` of the buffered lines, for the ``player_games`` index."""
+        key = self._key
+        return [(key(r.player_id), position) for position, rows in self._lines.items() for r in rows]
 
     def _career_records(self) -> list[Row]:
         """The careers changed since the last flush, as ``careers`` rows: player_id, position, *career."""
@@ -167,30 +233,20 @@ class BufferedReadModels(ABC):
         key = self._key
         return packing.pack([(key(r.player_id), r.team, r.game, r.career) for r in rows])
 
-    def _key(self, player_id: str) -> int:
-        if player_id not in self._keys:
-            self._keys[player_id] = self._stored_key(player_id)
-        return self._keys[player_id]
+    def remove_game(self, position: int) -> None:
+        self.flush()
+        self._execute("DELETE FROM game_lines WHERE position = ?", (position,))
+        self._execute("DELETE FROM player_games WHERE position = ?", (position,))
 
-    # -- unlocks -----------------------------------------------------------------------------
-    def held(self, player_ids: Iterable[str]) -> dict[str, set[str]]:
-        cache = self._held
-        missing = [p for p in player_ids if p not in cache]
-        if missing:
-            for player_id in missing:
-                cache[player_id] = set()
-            for player_id, award_id in self._active_awards(missing):
-                cache[player_id].add(award_id)
-        return cache
+    def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
+        self.flush()
+        blob, itemsize = self._pack(rows)
+        self._execute("UPDATE game_lines SET layout = ?, lines = ?, itemsize = ? WHERE position = ?",
+                      (self.layout, blob, itemsize, rows[0].position))
 
-    def add_unlock(self, row: UnlockRow) -> None:
-        self._store_unlock(row)
-        if row.active:
-            self._held.setdefault(row.player_id, set()).add(row.award_id)
-
-    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str, source: str) -> None:
-        self._store_revoke(player_id, award_id, version, reason, source)
-        self._held.get(player_id, set()).discard(award_id)
+    def game_count(self) -> int:
+        self.flush()
+        return int(self._value("SELECT count(*) FROM game_lines"))
 
     def stat_in_use(self, stat_id: str) -> bool:
         for layout, stat_ids in self._layout_rows():
@@ -205,12 +261,55 @@ class BufferedReadModels(ABC):
                         return True
         return False
 
+    # -- unlocks -----------------------------------------------------------------------------
+    def held(self, player_ids: Iterable[str]) -> dict[str, set[str]]:
+        cache = self._held
+        missing = [p for p in player_ids if p not in cache]
+        if missing:
+            for player_id in missing:
+                cache[player_id] = set()
+            for player_id, award_id in self._in_rows(
+                    "SELECT player_id, award_id FROM unlocks WHERE active AND {in_list}", "player_id", missing):
+                cache[player_id].add(award_id)
+        return cache
+
+    def add_unlock(self, row: UnlockRow) -> None:
+        self._execute(UPSERT_UNLOCK, (row.player_id, row.award_id, row.game_id, row.game_position, row.unlocked_at,
+                                      row.recorded_at, row.catalog_version, row.source, row.version,
+                                      bool(row.active), row.reason))
+        if row.active:
+            self._held.setdefault(row.player_id, set()).add(row.award_id)
+
+    def revoke_unlock(self, player_id: str, award_id: str, version: int, reason: str, source: str) -> None:
+        self._execute("UPDATE unlocks SET active = false, version = ?, reason = ?, source = ? "
+                      "WHERE player_id = ? AND award_id = ?", (version, reason, source, player_id, award_id))
+        self._held.get(player_id, set()).discard(award_id)
+
+    def unlock(self, player_id: str, award_id: str) -> UnlockRow | None:
+        row = self._execute(f"SELECT {UNLOCK_COLUMNS} FROM unlocks WHERE player_id = ? AND award_id = ?",
+                            (player_id, award_id)).fetchone()
+        return unlock_row(row) if row else None
+
+    def unlocks_of(self, player_id: str) -> list[UnlockRow]:
+        rows = self._execute(f"SELECT {UNLOCK_COLUMNS} FROM unlocks WHERE player_id = ? AND active "
+                             "ORDER BY game_position NULLS FIRST, award_id", (player_id,))
+        return [unlock_row(r) for r in rows]
+
+    def award_holders(self, award_id: str) -> set[str]:
+        return {r[0] for r in self._execute(
+            "SELECT player_id FROM unlocks WHERE award_id = ? AND (active OR source = 'operator')", (award_id,))}
+
+    def holders(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self._execute(
+            "SELECT award_id, count(*) FROM unlocks WHERE active GROUP BY award_id")}
+
     # -- history -----------------------------------------------------------------------------
     def line_blocks(self, after: int = 0, games: int = 20_000) -> Iterator[LineBlock]:
         catalog = self._layout()
         while True:
             self.flush()
-            rows = self._game_rows(after, games)
+            rows = self._rows(f"SELECT {GAME_COLUMNS} FROM game_lines WHERE position > ? ORDER BY position LIMIT ?",
+                              (after, games))
             if not rows:
                 return
             yield packing.decode(rows, self._layouts(), catalog)
@@ -218,10 +317,8 @@ class BufferedReadModels(ABC):
 
     def lines_at(self, positions: Iterable[int]) -> LineBlock:
         self.flush()
-        wanted = sorted(set(positions))
-        rows: list[Row] = []
-        for start in range(0, len(wanted), 500):
-            rows += self._game_rows_at(wanted[start:start + 500])
+        rows = list(self._in_rows(f"SELECT {GAME_COLUMNS} FROM game_lines WHERE {{in_list}} ORDER BY position",
+                                  "position", sorted(set(positions))))
         return packing.decode(rows, self._layouts(), self._layout())
 
     def games_of(self, player_ids: Iterable[str], after: int = 0, before: int | None = None) -> dict[str, list[int]]:
@@ -229,10 +326,10 @@ class BufferedReadModels(ABC):
         ids = list(dict.fromkeys(player_ids))
         by_key = {self._key(p): p for p in ids}
         found: dict[str, list[int]] = {p: [] for p in ids}
-        keys = list(by_key)
-        for start in range(0, len(keys), 500):
-            for key, position in self._player_game_rows(keys[start:start + 500], after, before):
-                found[by_key[key]].append(position)
+        for key, position in self._in_rows(
+                "SELECT player_key, position FROM player_games WHERE {in_list} AND position > ? AND position < ? "
+                "ORDER BY position", "player_key", list(by_key), (after, before if before is not None else 2**63 - 1)):
+            found[by_key[key]].append(position)
         for positions in found.values():
             positions.sort()
         return found
@@ -241,18 +338,17 @@ class BufferedReadModels(ABC):
         self.flush()
         found = {}
         for player_id in dict.fromkeys(player_ids):
-            position = self._last_game(self._key(player_id), before)
+            position = self._value("SELECT max(position) FROM player_games WHERE player_key = ? AND position < ?",
+                                   (self._key(player_id), before))
             if position is not None:
-                found[player_id] = position
+                found[player_id] = int(position)
         return found
 
-    def _player_game_records(self) -> list[tuple[int, int]]:
-        """``(player key, position)`` of the buffered lines, for the ``player_games`` index."""
-        key = self._key
-        return [(key(r.player_id), position) for position, rows in self._lines.items() for r in rows]
-
-    def _forget(self) -> None:
-        """Drop every cache and buffer (the tables were emptied)."""
+    # -- maintenance -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Empty every projection table, and forget what was cached and buffered."""
+        for table in PROJECTION_TABLES:
+            self._execute(f"DELETE FROM {table}")
         self._caches.forget()
         self._dirty.clear()
         self._lines.clear()

@@ -1,4 +1,8 @@
-"""Game reports: what a game server sends, the checks every report passes, and its normal form."""
+"""Game reports: what a game server sends, the checks every report passes, and its normal form.
+
+The limits on what a report may hold (ids, times, metadata) are the module constants below; each one
+exists so that what is accepted is stored as reported and reads back the same.
+"""
 
 from __future__ import annotations
 
