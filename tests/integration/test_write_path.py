@@ -204,3 +204,24 @@ class TestCorrectionsAndInputs:
         register_player(app.uow, "shadow", "Shadow")
         assert profile(app.uow, "Thrall").player_id == "thrall"
         assert profile(app.uow, "SHADOW").player_id == "shadow"
+
+
+class TestBackfillEqualsLiveOnLargeValues:
+    def test_a_product_beyond_64_bits_is_evaluated_exactly_by_backfill(self, app: App, tmp_path: Path) -> None:
+        square = ('[awards.square]\nname = "Square"\ndescription = "Big squares"\n'
+                  'rule = "career.total_damage_done * career.total_damage_done / 1000000 > 9300000000000"\n')
+        huge = {"damage_done": 2**31 - 1, "time_played": 60}
+        record_games(app.uow, submissions(*[wire_report(f"g{i}", stats={"thrall": huge}) for i in range(2)]))
+        apply_catalog(app.uow, load_catalog(catalog_file(tmp_path, square)))
+        live = bootstrap(str(tmp_path / "live.db"))
+        try:
+            from osmo.application.backfill import backfill
+            from osmo.application.players import register_seed_players
+
+            register_seed_players(live.uow)
+            apply_catalog(live.uow, load_catalog(catalog_file(tmp_path, square)))
+            record_games(live.uow, submissions(*[wire_report(f"g{i}", stats={"thrall": huge}) for i in range(2)]))
+            assert check_award(live.uow, "square", "thrall").game_id == "g1"  # (2 * (2**31 - 1))**2 > 9.3e18: beyond int64
+            assert [(g.player_id, g.game_id) for g in backfill(app.uow, ["square"]).grants] == [("thrall", "g1")]
+        finally:
+            live.close()

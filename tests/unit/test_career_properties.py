@@ -1,4 +1,4 @@
-"""Properties of the career fold (compiled vs reference vs a naive recount) and of line packing."""
+"""Properties of the career fold (compiled vs reference vs a naive recount)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from osmo.domain import career as careers
-from osmo.domain import packing
 from osmo.domain.catalog import CAREER_BASE, Catalog, StatDef
 from osmo.domain.games import MAX_STAT
 from tests.unit.support import PROPERTY, QUICK_PROPERTY, shipped_catalog
@@ -150,41 +149,3 @@ class TestCareerTotals:
         assert careers.as_dict(career, CATALOG) == {
             name: {"games_played": 3, "wins": 2}.get(name, 0) for name in CATALOG.career_names}
 
-
-int64 = st.integers(-(2**63), 2**63 - 1)
-
-
-def records(stat_count: int) -> st.SearchStrategy[list[packing.Record]]:
-    return st.lists(st.tuples(
-        int64, st.integers(0, 1),
-        st.tuples(*[int64] * (stat_count + 1)),
-        st.tuples(*[int64] * (5 + 2 * stat_count)),
-    ), max_size=5)
-
-
-class TestPacking:
-    @QUICK_PROPERTY
-    @given(data=st.data(), stat_count=st.integers(0, 12))
-    def test_unpack_reverses_pack(self, data: st.DataObject, stat_count: int) -> None:
-        rows = data.draw(records(stat_count))
-        blob, itemsize = packing.pack(rows)
-        assert packing.unpack(blob, stat_count, itemsize) == rows
-        assert len(blob) == itemsize * packing.width(stat_count) * len(rows)
-        narrow = all(-(2**31) <= v < 2**31 for key, team, game, career in rows for v in (key, team, *game, *career))
-        assert itemsize == (4 if narrow else 8)
-
-    @LIGHT_PROPERTY
-    @given(games=played_games())
-    def test_a_replayed_career_survives_packing(self, games: list[Played]) -> None:
-        career, _ = replay(games)
-        values, won = games[-1] if games else ((0,) * N, False)
-        row = (7, 1, careers.game_vector(values, won), career)
-        blob, itemsize = packing.pack([row])
-        assert packing.unpack(blob, N, itemsize) == [row]
-
-    def test_the_width_counts_key_team_game_and_career(self) -> None:
-        assert packing.width(N) == 2 + (N + 1) + len(CATALOG.career_names)
-
-    def test_nothing_packs_to_nothing(self) -> None:
-        assert packing.pack([]) == (b"", 4)
-        assert packing.unpack(b"", N) == []

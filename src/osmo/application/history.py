@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from osmo.application import rule_arrays
 from osmo.application.ports import LineBlock, Transaction
 from osmo.domain import rules
 from osmo.domain.catalog import Catalog
@@ -22,49 +22,17 @@ Bools = npt.NDArray[np.bool_]
 
 
 def evaluate(node: rules.Node, block: LineBlock, catalog: Catalog) -> Bools:
-    """The rule on every line of the block (a boolean array)."""
+    """The rule on every line of the block (a boolean array), exactly as live evaluation decides it
+    (see ``rule_arrays``: int64/float64 where that is exact for these values, exact arithmetic elsewhere)."""
     game_index = {name: i for i, name in enumerate(catalog.game_names)}
     career_index = {name: i for i, name in enumerate(catalog.career_names)}
-    size = len(block)
 
-    def mask(result: Any) -> Bools:
-        return np.broadcast_to(np.asarray(result, dtype=np.bool_), (size,))
+    def column(ref: rules.Ref) -> npt.NDArray[np.int64]:
+        if ref.scope == "game":
+            return block.game_column(game_index[ref.name])
+        return block.career_column(career_index[ref.name])
 
-    def value(n: rules.Node) -> Any:
-        match n:
-            case rules.Num(v):
-                return v
-            case rules.Ref("game", name):
-                return block.game_column(game_index[name])
-            case rules.Ref(_, name):
-                return block.career_column(career_index[name])
-            case rules.Neg(operand):
-                return -value(operand)
-            case rules.Arith("/", left, right):
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    return np.true_divide(np.asarray(value(left), dtype=np.float64), value(right))
-            case rules.Arith("+", left, right):
-                return value(left) + value(right)
-            case rules.Arith("-", left, right):
-                return value(left) - value(right)
-            case rules.Arith("*", left, right):
-                return value(left) * value(right)
-            case rules.Compare(op, left, right):
-                a, b = value(left), value(right)
-                return {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-                        "==": np.equal, "!=": np.not_equal}[op](a, b)
-            case rules.BoolOp("and", operands):
-                return np.logical_and.reduce([mask(value(o)) for o in operands])
-            case rules.BoolOp(_, operands):
-                return np.logical_or.reduce([mask(value(o)) for o in operands])
-            case rules.Not(operand):
-                return np.logical_not(value(operand))
-        raise AssertionError(n)
-
-    result = mask(value(node))
-    for divisor in rules.denominators(node):
-        result = np.logical_and(result, np.not_equal(value(divisor), 0))
-    return mask(result)
+    return rule_arrays.evaluate(node, column, len(block))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,9 @@ Sub-expressions without references are computed once with Python's own arithmeti
 the rule false on that line; its division uses 1 in its place there, so nothing raises. The catalog only accepts
 rules whose integers stay within the float range wherever they meet a float (``rules.parse``), so no conversion
 overflows, live or here.
+
+``evaluate`` gives a rule's result per line; ``values`` a numeric expression's value per line (what
+``rules.compile_value`` gives live), which also lets the tests compare every intermediate number bit for bit.
 """
 
 from __future__ import annotations

@@ -32,12 +32,13 @@ every line.
 Limits, checked by ``parse`` so that a rule that loads can always run:
 
 - a rule is at most ``MAX_RULE_LENGTH`` (1,000) characters;
-- it nests at most ``MAX_DEPTH`` (32) levels: parentheses inside parentheses, and the depth of the parsed tree
-  (every operator is one level, a run of ``and`` or of ``or`` is one level, so ``a + b + c`` is two);
+- parentheses nest at most ``MAX_DEPTH`` (32) deep, and the parsed tree is at most ``MAX_DEPTH`` levels deep:
+  names and numbers are one level and every operator adds one (a run of ``and``, or of ``or``, is one operator),
+  so ``game.a + game.b + game.c > 1`` is four levels (this also keeps the compiled Python source shallow);
 - a number has at most ``MAX_DIGITS`` (15) significant digits and is 0 or between ``10**-15`` and ``10**15``
   (so it is finite, never rounds to 0, and an integer literal is exact as a float);
 - where an integer meets a float (an operand of ``/`` or of arithmetic with a decimal) its value stays within
-  the float range for every int64 value of the stats (only products of more than 15 stats can break this).
+  the float range for every int64 value of the stats (only a product of about 17 stats or more can break this).
 """
 
 from __future__ import annotations
