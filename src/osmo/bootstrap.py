@@ -10,10 +10,13 @@ from functools import cached_property
 
 from osmo.adapters.catalog_files import load_catalog
 from osmo.application.award_policy import AwardPolicy
+from osmo.application.play import Simulate
 from osmo.application.ports import Database
 from osmo.application.projections import CareersProjection, PlayersProjection, UnlocksProjection, projectors
+from osmo.application.recording import Submission
 from osmo.application.subscribers import Subscriber
 from osmo.application.unit_of_work import UnitOfWork
+from osmo.domain.catalog import Catalog
 from osmo.domain.errors import InvalidInput
 
 DEFAULT_DB = "osmo.db"
@@ -98,6 +101,29 @@ class App:
         proposed = load_catalog(self.settings.catalog_file) if self.settings.catalog_file else None
         return UnitOfWork(self.database, builtin=load_catalog, subscribers=live_subscribers,
                           projectors=projectors, proposed=proposed)
+
+    # -- the adapters the entrypoints need, chosen here --------------------------------------------
+    def parse_reports(self, content: bytes) -> list[Submission]:
+        """Reports in the JSON wire format, parsed for the catalog in effect."""
+        from osmo.adapters.report_json import ReportParser
+
+        return list(ReportParser(self.uow.catalog()).parse(content))
+
+    def load_catalog_file(self, path: str) -> Catalog:
+        return load_catalog(path)
+
+    @property
+    def simulate(self) -> Simulate:
+        """The simulator behind ``play`` (a worker process plays while this one records)."""
+        from osmo.adapters.play_worker import simulated_batches
+
+        return simulated_batches
+
+    @staticmethod
+    def sample_players(count: int) -> list[tuple[str, str]]:
+        from osmo.simulation import sample_players
+
+        return sample_players(count)
 
     def close(self) -> None:
         if self._database is not None:

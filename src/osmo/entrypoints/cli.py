@@ -7,7 +7,6 @@ from __future__ import annotations
 import sys
 import traceback
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import click
@@ -16,7 +15,8 @@ import orjson
 from osmo.application import catalogs as catalogs_uc
 from osmo.application import players as players_uc
 from osmo.application import queries
-from osmo.application.recording import BatchRejected, RecordResult, record_checked, record_games
+from osmo.application.play import play_games
+from osmo.application.recording import BatchRejected, RecordResult, record_games
 from osmo.bootstrap import DEFAULT_DB, App, bootstrap
 from osmo.domain.errors import InvalidInput, OsmoError
 from osmo.domain.events import AwardRevoked, AwardUnlocked
@@ -59,10 +59,8 @@ def cli(ctx: click.Context, db: str, catalog_file: str | None, debug: bool) -> N
 @click.pass_context
 def init(ctx: click.Context, count: int) -> None:
     """Create the store and register the seed players (running it again changes nothing)."""
-    from osmo.simulation import sample_players
-
     app = _app(ctx)
-    added = players_uc.register_players(app.uow, sample_players(count))
+    added = players_uc.register_players(app.uow, app.sample_players(count))
     catalog, _ = catalogs_uc.in_effect(app.uow)
     click.echo(f"store ready (catalog v{catalog.version}); registered {len(added)} new player(s)")
 
@@ -107,12 +105,6 @@ def catalog() -> None:
     'osmo backfill' grants its new awards for past games."""
 
 
-def _load(path: str) -> Any:
-    from osmo.adapters.catalog_files import load_catalog
-
-    return load_catalog(path)
-
-
 @catalog.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Machine output.")
 @click.pass_context
@@ -131,7 +123,8 @@ def catalog_show(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def catalog_diff(ctx: click.Context, file: str, as_json: bool) -> None:
     """What applying the catalog FILE would change (nothing is stored)."""
-    result = catalogs_uc.diff(_app(ctx).uow, _load(file))
+    app = _app(ctx)
+    result = catalogs_uc.diff(app.uow, app.load_catalog_file(file))
     if as_json:
         _print_json({**asdict(result), "empty": result.empty})
     else:
@@ -143,8 +136,8 @@ def catalog_diff(ctx: click.Context, file: str, as_json: bool) -> None:
 @click.pass_context
 def catalog_apply(ctx: click.Context, file: str) -> None:
     """Store the catalog FILE as the catalog in effect (a new version when it changes anything)."""
-    uow = _app(ctx).uow
-    proposed = _load(file)
+    app = _app(ctx)
+    uow, proposed = app.uow, app.load_catalog_file(file)
     changes = catalogs_uc.diff(uow, proposed)
     stored, added = catalogs_uc.apply(uow, proposed)
     if added:
@@ -181,10 +174,8 @@ def _echo_rejections(rejected: list[Any]) -> None:
 @click.pass_context
 def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> None:
     """Record the game reports in FILE ('-' for stdin): one JSON value or JSON Lines."""
-    from osmo.adapters.report_json import ReportParser
-
     app = _app(ctx)
-    submissions = list(ReportParser(app.uow.catalog()).parse(file.read()))
+    submissions = app.parse_reports(file.read())
     try:
         with render.progress_bar(len(submissions), "recording", quiet=as_json or len(submissions) < 20_000) as advance:
             result = record_games(app.uow, submissions, skip_invalid=skip_invalid, progress=advance)
@@ -207,23 +198,9 @@ def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> 
 @click.pass_context
 def play(ctx: click.Context, games: int, seed: int | None, as_json: bool) -> None:
     """Simulate N games between registered players and record them; the last one ends now."""
-    from osmo.adapters.play_worker import simulated_batches
-    from osmo.simulation.simulator import Simulator
-
     app = _app(ctx)
-    current = app.uow.catalog()
-    player_ids = [p.player_id for p in players_uc.list_players(app.uow)]
-    try:
-        Simulator(seed, player_ids)
-    except ValueError as error:
-        raise InvalidInput(f"{error} (run 'osmo init' to register the seed players)") from None
-    result = RecordResult()
     with render.progress_bar(games, "playing", quiet=as_json) as advance:
-        for batch in simulated_batches(current, seed, player_ids, games, datetime.now(UTC)):
-            part = record_checked(app.uow, current, batch, progress=advance)
-            result.recorded += part.recorded
-            result.duplicates += part.duplicates
-            result.unlocked.extend(part.unlocked)
+        result = play_games(app.uow, app.simulate, games, seed, progress=advance)
     if as_json:
         _print_json(_result_json(result))
     else:
