@@ -21,7 +21,7 @@ from osmo.bootstrap import App
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import InvalidInput, UnknownAward, UnknownPlayer
-from osmo.entrypoints.render import award_json
+from osmo.entrypoints.wire import award_status as award_json
 from tests.builders import SEED_IDS, apply_catalog, submissions, wire_report
 
 BRUISER = {"attempted_attacks": 40, "hits": 20, "damage_done": 501, "time_played": 600}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 import traceback
-from dataclasses import asdict
 from typing import Any, NoReturn
 
 import click
@@ -20,7 +19,7 @@ from osmo.application.recording import BatchRejected, RecordResult, record_games
 from osmo.bootstrap import DEFAULT_DB, App, bootstrap
 from osmo.domain.errors import InvalidInput, OsmoError
 from osmo.domain.events import AwardRevoked, AwardUnlocked
-from osmo.entrypoints import render
+from osmo.entrypoints import render, wire
 
 EXIT_NOT_HELD = 1
 EXIT_BAD_INPUT = 2
@@ -89,7 +88,7 @@ def players_list(ctx: click.Context, as_json: bool) -> None:
     """List registered players."""
     rows = players_uc.list_players(_app(ctx).uow)
     if as_json:
-        _print_json([{"player_id": p.player_id, "name": p.name} for p in rows])
+        _print_json(wire.players(rows))
     else:
         render.players(rows)
 
@@ -112,7 +111,7 @@ def catalog_show(ctx: click.Context, as_json: bool) -> None:
     """The catalog in effect (or the --catalog file previewed)."""
     current, stored = catalogs_uc.in_effect(_app(ctx).uow)
     if as_json:
-        _print_json({"version": current.version if stored else None, "stored": stored, **current.to_data()})
+        _print_json(wire.catalog(current, stored))
     else:
         render.catalog(current, stored)
 
@@ -126,7 +125,7 @@ def catalog_diff(ctx: click.Context, file: str, as_json: bool) -> None:
     app = _app(ctx)
     result = catalogs_uc.diff(app.uow, app.load_catalog_file(file))
     if as_json:
-        _print_json({**asdict(result), "empty": result.empty})
+        _print_json(wire.catalog_diff(result))
     else:
         render.catalog_diff(result)
 
@@ -150,15 +149,6 @@ def catalog_apply(ctx: click.Context, file: str) -> None:
 
 # -- recording -------------------------------------------------------------------------------------
 
-def _result_json(result: RecordResult) -> dict[str, Any]:
-    return {
-        "recorded": result.recorded,
-        "duplicates": result.duplicates,
-        "unlocked": [{"player_id": u.player_id, "award": u.award, "game_id": u.game_id} for u in result.unlocked],
-        "rejected": [{"line": r.line, "game_id": r.game_id, "error": r.error} for r in result.rejected],
-    }
-
-
 def _echo_rejections(rejected: list[Any]) -> None:
     for rejection in rejected[:SHOWN_REJECTIONS]:
         click.echo(f"line {rejection.line}: {render.shown(rejection.error)}", err=True)
@@ -181,12 +171,12 @@ def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> 
             result = record_games(app.uow, submissions, skip_invalid=skip_invalid, progress=advance)
     except BatchRejected as error:
         if as_json:
-            _print_json(_result_json(RecordResult(rejected=error.rejected)))
+            _print_json(wire.record_result(RecordResult(rejected=error.rejected)))
         _echo_rejections(error.rejected)
         click.echo(f"{len(error.rejected)} invalid report(s); nothing was recorded", err=True)
         sys.exit(EXIT_BAD_INPUT)
     if as_json:
-        _print_json(_result_json(result))
+        _print_json(wire.record_result(result))
     else:
         render.record_summary(result, SHOWN_REJECTIONS)
 
@@ -202,7 +192,7 @@ def play(ctx: click.Context, games: int, seed: int | None, as_json: bool) -> Non
     with render.progress_bar(games, "playing", quiet=as_json) as advance:
         result = play_games(app.uow, app.simulate, games, seed, progress=advance)
     if as_json:
-        _print_json(_result_json(result))
+        _print_json(wire.record_result(result))
     else:
         render.record_summary(result, SHOWN_REJECTIONS)
 
@@ -217,10 +207,7 @@ def profile(ctx: click.Context, player: str, as_json: bool) -> None:
     """Career stats and awards of PLAYER (an id, or a name)."""
     result = queries.profile(_app(ctx).uow, player)
     if as_json:
-        _print_json({
-            "player_id": result.player_id, "name": result.name, "career": result.career,
-            "awards": [render.award_json(a) for a in result.awards],
-        })
+        _print_json(wire.profile(result))
     else:
         render.profile(result)
 
@@ -234,7 +221,7 @@ def check(ctx: click.Context, award: str, player: str, as_json: bool) -> None:
     """Exit 0 if PLAYER holds AWARD, 1 if not (with progress)."""
     status = queries.check_award(_app(ctx).uow, award, player)
     if as_json:
-        _print_json(render.award_json(status))
+        _print_json(wire.award_status(status))
     else:
         render.check(status, player)
     if not status.unlocked:
@@ -248,9 +235,7 @@ def awards(ctx: click.Context, as_json: bool) -> None:
     """The award catalog with holders and rarity."""
     listing = queries.award_catalog(_app(ctx).uow)
     if as_json:
-        _print_json([
-            {k: v for k, v in asdict(a).items() if k in render.AWARD_LIST_KEYS} for a in listing
-        ])
+        _print_json(wire.award_listing(listing))
     else:
         render.awards(listing)
 
@@ -268,7 +253,7 @@ def explain(ctx: click.Context, award: str, player: str, as_json: bool) -> None:
 
     result = explain_uc(_app(ctx).uow, award, player)
     if as_json:
-        _print_json(result.to_json())
+        _print_json(wire.explanation(result))
     else:
         render.explanation(result)
 
@@ -292,8 +277,7 @@ def backfill(ctx: click.Context, award_ids: tuple[str, ...], dry_run: bool, as_j
     with render.progress_bar(games, "scanning", quiet=as_json or games < 50_000) as advance:
         result = backfill_uc(app.uow, award_ids, dry_run=dry_run, progress=advance)
     if as_json:
-        _print_json({"dry_run": dry_run, "granted": result.per_award(),
-                     "grants": [asdict(g) for g in result.grants]})
+        _print_json(wire.backfill_result(result, dry_run))
     else:
         render.backfill_summary(result, dry_run)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,7 +18,6 @@ from osmo.application.queries import AwardListing, AwardStatus, Profile
 from osmo.application.recording import RecordResult
 from osmo.domain.catalog import Catalog
 
-AWARD_LIST_KEYS = ("id", "name", "description", "tier", "hidden", "retired", "holders", "rarity")
 TIER_STYLE = {"gold": "yellow", "silver": "white", "bronze": "dark_orange3", None: "dim"}
 
 
@@ -37,18 +35,6 @@ def _console() -> Console:
 def shown(text: str) -> str:
     """User text safe to print: control characters (escape sequences...) are shown escaped."""
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
-
-
-def award_json(status: AwardStatus) -> dict[str, Any]:
-    progress = status.progress
-    return {
-        "id": status.id, "name": status.name, "tier": status.tier, "unlocked": status.unlocked,
-        "game_id": status.game_id, "unlocked_at": status.unlocked_at,
-        "progress": {"current": progress.current, "target": progress.target, "ratio": progress.ratio}
-        if progress else None,
-        "hidden": status.hidden, "retired": status.retired, "backfilled": status.backfilled,
-        "source": status.source,
-    }
 
 
 def players(rows: Sequence[PlayerRow]) -> None:
