@@ -17,14 +17,14 @@ from osmo.application import queries
 from osmo.application.play import play_games
 from osmo.application.recording import BatchRejected, RecordResult, record_games
 from osmo.bootstrap import DEFAULT_DB, App, bootstrap
-from osmo.domain.errors import InvalidInput, OsmoError
+from osmo.domain.errors import OsmoError
 from osmo.domain.events import AwardRevoked, AwardUnlocked
 from osmo.entrypoints import render, wire
+from osmo.entrypoints.errors import BAD_INPUT, BUG, outcome
 
 EXIT_NOT_HELD = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
-EXIT_BUG = 4
+EXIT_BAD_INPUT = BAD_INPUT.exit_code
+EXIT_BUG = BUG.exit_code
 SHOWN_REJECTIONS = 20
 
 
@@ -376,10 +376,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_BAD_INPUT)
     except click.exceptions.Abort:
         _fail(EXIT_BAD_INPUT, "aborted")
-    except InvalidInput as error:
-        _fail(EXIT_BAD_INPUT, str(error))
     except OsmoError as error:
-        _fail(EXIT_UNAVAILABLE, str(error))
+        _fail(outcome(error).exit_code, str(error))
     except Exception as error:  # a bug: one line, the traceback only when asked
         if "--debug" in args:
             traceback.print_exc()
