@@ -16,7 +16,7 @@ import copy
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -410,7 +410,8 @@ class FakeDatabase:
         yield FakeTransaction(self._state.copy())
 
     def follow(self, after: int = 0, *, batch: int = 500, wait: float = 1.0, until: int | None = None,
-               idle: float | None = None, poll: float = 0.02) -> Iterator[RecordedEvent]:
+               idle: float | None = None, stop: Callable[[], bool] | None = None,
+               poll: float = 0.02) -> Iterator[RecordedEvent]:
         """Committed events after ``after``, polling every ``poll`` seconds once caught up (like SQLite)."""
         position = after
         quiet_since = time.monotonic()
@@ -421,6 +422,8 @@ class FakeDatabase:
                 yield event.decoded()
                 if until is not None and position >= until:
                     return
+            if stop is not None and stop():
+                return
             if len(events) == batch:
                 continue
             now = time.monotonic()

@@ -140,6 +140,8 @@ class EventStoreContract:
             thread.join()
         assert [e.position for e in tail] == [first[-1].position + 1]
         assert list(database.follow(after=first[-1].position + 1, idle=0.2, wait=0.05)) == []
+        stops = iter([False, True])
+        assert list(database.follow(after=first[-1].position + 1, wait=0.05, stop=lambda: next(stops))) == []
 
 
 class ReadModelsContract:

@@ -111,9 +111,8 @@ class BufferedReadModels(SqlQueries, ABC):
     def _layouts(self) -> dict[int, tuple[str, ...]]:
         return {i: tuple(orjson.loads(ids)) for i, ids in self._layout_rows()}
 
-    def _stored_layout(self, catalog: Catalog) -> int | None:
-        """The id of the catalog's layout (a writer adds it when missing; a reader may find none)."""
-        stat_ids = orjson.dumps(catalog.stat_ids).decode()
+    def _stored_layout(self, stat_ids: str) -> int | None:
+        """The id of the layout of ``stat_ids`` (JSON); a writer adds it when missing, a reader may find none."""
         row = self._execute("SELECT id FROM layouts WHERE stat_ids = ?", (stat_ids,)).fetchone()
         if row is None and self.writable:
             row = self._execute("INSERT INTO layouts (stat_ids) VALUES (?) RETURNING id", (stat_ids,)).fetchone()

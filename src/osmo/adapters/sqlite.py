@@ -179,7 +179,7 @@ class SqliteReadModels(BufferedReadModels):
                 if name not in have:
                     self.conn.execute(f"ALTER TABLE careers ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
             have.update(catalog.career_names)
-        self.layout = self._stored_layout(catalog) or 0
+        self.layout = self._stored_layout(orjson.dumps(catalog.stat_ids).decode()) or 0
         self._career_select, self._career_upsert = self._career_statements(catalog.career_names, have)
         memory.catalog, memory.layout = catalog, self.layout
         memory.statements = (self._career_select, self._career_upsert)
@@ -296,13 +296,14 @@ class SqliteDatabase:
             raise
 
     def follow(self, after: int = 0, *, batch: int = 500, wait: float = 1.0, until: int | None = None,
-               idle: float | None = None, poll: float = 0.05) -> Iterator[RecordedEvent]:
+               idle: float | None = None, stop: Callable[[], bool] | None = None,
+               poll: float = 0.05) -> Iterator[RecordedEvent]:
         """Committed events with ``position > after`` in global order, as they come: reads forward
         ``batch`` at a time and, once caught up, polls every ``poll`` seconds (SQLite has no
         notifications; ``wait`` is accepted for the port's sake). Positions are assigned under the write
         lock in commit order, so reading ``position > last`` never skips an event. Runs on its own
         connection, so the caller may write through this database while iterating. Ends once ``until``
-        was yielded, or after ``idle`` seconds without a new event."""
+        was yielded, after ``idle`` seconds without a new event, or when ``stop()`` is true."""
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=self.busy_timeout_s)
@@ -319,6 +320,8 @@ class SqliteDatabase:
                     yield event
                     if until is not None and position >= until:
                         return
+                if stop is not None and stop():
+                    return
                 if len(rows) == batch:
                     continue
                 now = time.monotonic()

@@ -15,7 +15,7 @@ Use cases do not open transactions themselves: they go through the unit of work
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -331,9 +331,11 @@ class Database(Protocol):
         ...
 
     def follow(self, after: int = 0, *, batch: int = 500, wait: float = 1.0, until: int | None = None,
-               idle: float | None = None) -> Iterator[RecordedEvent]:
+               idle: float | None = None, stop: Callable[[], bool] | None = None) -> Iterator[RecordedEvent]:
         """Committed events with ``position > after``, in global order, as they come (a catch-up
-        subscription): ends once ``until`` was reached, or after ``idle`` seconds without a new event."""
+        subscription, on a connection of its own): ends once ``until`` was reached, after ``idle`` seconds
+        without a new event, or when ``stop()`` is true (asked after every batch and at least every
+        ``wait`` seconds while caught up)."""
         ...
 
     def close(self) -> None: ...
