@@ -12,9 +12,10 @@ The ``events`` table: ``position, stream, version, type, data, metadata, event_i
 
 from __future__ import annotations
 
+import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -149,3 +150,35 @@ class SqlEventStore(SqlQueries, ABC):
 
     def last_position(self) -> int:
         return int(self._value("SELECT coalesce(max(position), 0) FROM events"))
+
+
+def follow_loop(read: Callable[[int, int], Sequence[RecordedEvent]], wait_for_commit: Callable[[float], None],
+                after: int, *, batch: int, wait: float, until: int | None, idle: float | None,
+                stop: Callable[[], bool] | None) -> Iterator[RecordedEvent]:
+    """The catch-up subscription both backends run: read forward ``batch`` events at a time from
+    ``read(after, limit)``; once caught up, ``wait_for_commit(timeout)`` (a notification, or a poll) at most
+    ``wait`` seconds. Ends when the event at ``until`` was yielded, after ``idle`` quiet seconds once
+    caught up, or when ``stop()`` is true (asked after every batch)."""
+    position = after
+    caught_up_at: float | None = None
+    while until is None or position < until:
+        events = read(position, batch)
+        for event in events:
+            position = event.position
+            yield event
+            if until is not None and position >= until:
+                return
+        if stop is not None and stop():
+            return
+        if len(events) == batch:
+            continue
+        now = time.monotonic()
+        if events or caught_up_at is None:
+            caught_up_at = now
+        timeout = wait
+        if idle is not None:
+            left = idle - (now - caught_up_at)
+            if left <= 0:
+                return
+            timeout = min(wait, left)
+        wait_for_commit(timeout)

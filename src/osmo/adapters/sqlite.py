@@ -22,7 +22,7 @@ import orjson
 from osmo.adapters import packing
 from osmo.adapters.buffered_views import UPSERT_CHECKPOINT, BufferedReadModels, ViewCaches
 from osmo.adapters.sql_dialect import SQLITE, Row
-from osmo.adapters.sql_events import EVENTS_AFTER, SqlEventStore, recorded_event
+from osmo.adapters.sql_events import EVENTS_AFTER, SqlEventStore, follow_loop, recorded_event
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import InvalidInput, StoreUnavailable
 from osmo.domain.events import RecordedEvent
@@ -309,27 +309,13 @@ class SqliteDatabase:
                                    timeout=self.busy_timeout_s)
         except sqlite3.Error as error:
             raise StoreUnavailable(f"cannot open SQLite database {self.path!r}: {error}") from None
+
+        def read(position: int, limit: int) -> list[RecordedEvent]:
+            return [_decode(row) for row in conn.execute(EVENTS_AFTER, (position, limit)).fetchall()]
+
         try:
-            position = after
-            quiet_since = time.monotonic()
-            while until is None or position < until:
-                rows = conn.execute(EVENTS_AFTER, (position, batch)).fetchall()
-                for row in rows:
-                    event = _decode(row)
-                    position = event.position
-                    yield event
-                    if until is not None and position >= until:
-                        return
-                if stop is not None and stop():
-                    return
-                if len(rows) == batch:
-                    continue
-                now = time.monotonic()
-                if rows:
-                    quiet_since = now
-                elif idle is not None and now - quiet_since >= idle:
-                    return
-                time.sleep(poll)
+            yield from follow_loop(read, lambda timeout: time.sleep(min(poll, timeout)), after, batch=batch,
+                                   wait=wait, until=until, idle=idle, stop=stop)
         except sqlite3.Error as error:
             raise StoreUnavailable(f"SQLite database {self.path!r} failed: {error}") from None
         finally:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 
@@ -15,7 +14,7 @@ from osmo.adapters.postgres.events import PostgresEventStore, decode_event
 from osmo.adapters.postgres.migrations import migrate, schema_version
 from osmo.adapters.postgres.views import PostgresReadModels
 from osmo.adapters.sql_dialect import POSTGRES
-from osmo.adapters.sql_events import EVENTS_AFTER
+from osmo.adapters.sql_events import EVENTS_AFTER, follow_loop
 from osmo.domain.errors import StoreUnavailable
 from osmo.domain.events import RecordedEvent
 
@@ -142,35 +141,20 @@ class PostgresDatabase:
         storing its checkpoint. Raises StoreUnavailable if the server goes away.
         """
         listener = self._connect()
+        read_forward = POSTGRES.sql(EVENTS_AFTER)
+
+        def read(position: int, limit: int) -> list[RecordedEvent]:
+            with listener.cursor(binary=True) as cursor:
+                return [decode_event(row) for row in cursor.execute(read_forward, (position, limit)).fetchall()]
+
+        def wait_for_commit(timeout: float) -> None:
+            for _ in listener.notifies(timeout=timeout, stop_after=1):
+                pass  # woken by a commit (possibly of another schema: then the next read is empty)
+
         try:
             listener.execute(f"LISTEN {CHANNEL}")
-            position = after
-            caught_up_at: float | None = None
-            read_forward = POSTGRES.sql(EVENTS_AFTER)
-            while until is None or position < until:
-                with listener.cursor(binary=True) as cursor:
-                    rows = cursor.execute(read_forward, (position, batch)).fetchall()
-                for row in rows:
-                    event = decode_event(row)
-                    position = event.position
-                    yield event
-                    if until is not None and position >= until:
-                        return
-                if stop is not None and stop():
-                    return
-                if len(rows) == batch:
-                    continue
-                now = time.monotonic()
-                if rows or caught_up_at is None:
-                    caught_up_at = now
-                timeout = wait
-                if idle is not None:
-                    left = idle - (now - caught_up_at)
-                    if left <= 0:
-                        return
-                    timeout = min(wait, left)
-                for _ in listener.notifies(timeout=timeout, stop_after=1):
-                    pass  # woken by a commit (possibly of another schema: then the next read is empty)
+            yield from follow_loop(read, wait_for_commit, after, batch=batch, wait=wait, until=until, idle=idle,
+                                   stop=stop)
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:
             raise self._unavailable(error) from None
         finally:
