@@ -136,10 +136,17 @@ class TestSettingsAndExitCodes:
         for command in (["rebuild"], ["backfill"], ["void", "g3", "--reason", "test"]):
             done = run(*command, db=db)
             assert done.returncode == 3, (command, done.stderr)
-            assert done.stderr.startswith("osmo: error: SQLite database") and "Traceback" not in done.stderr
+            assert done.stderr.startswith("osmo: error:") and "SQLite database" in done.stderr
+            assert "Traceback" not in done.stderr
 
 
 class TestWhatUsersSee:
+    def test_the_award_listing_of_a_store_nobody_initialised_is_empty_handed_not_an_error(self, tmp_path: Path) -> None:
+        done = run("awards", "--json", db=tmp_path / "new.db")
+        assert done.returncode == 0, done.stderr
+        assert all(a["holders"] == 0 and a["rarity"] == 0 for a in json.loads(done.stdout))
+
+
     def test_a_hidden_award_hides_its_id_too(self, db: Path) -> None:
         profile = run("profile", "thrall", db=db).stdout
         listing = run("awards", db=db).stdout

@@ -31,6 +31,19 @@ def catalog_file(tmp_path: Path, text: str, name: str = "catalog.toml") -> str:
     return str(path)
 
 
+def career_rows(app: App) -> list[tuple[Any, ...]]:
+    """The careers table as stored, including the position of each career's last game."""
+    if app.settings.db.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(app.settings.db) as conn:
+            return sorted(conn.execute("SELECT player_id, position, games_played FROM careers").fetchall())
+    import sqlite3
+
+    with sqlite3.connect(app.settings.db) as conn:
+        return sorted(conn.execute("SELECT player_id, position, games_played FROM careers").fetchall())
+
+
 class TestVoidNeverMovesAnAwardEarlier:
     def test_an_award_added_later_and_unlocked_live_stays_when_an_unrelated_earlier_game_is_voided(
             self, app: App, tmp_path: Path) -> None:
@@ -41,8 +54,11 @@ class TestVoidNeverMovesAnAwardEarlier:
         assert check_award(app.uow, "regular2", "thrall").game_id == "g2"  # added after g0: earned live at g2
         moved = [e for e in void_game(app.uow, "g1", "thrall did not play it") if e.type == "AwardUnlocked"]
         assert {e.data["game_id"] for e in moved} == {"g2"}  # garrosh and uther: from g1 to their next game
+        for player in ("garrosh", "uther"):  # they played g0 too: the award must not move back there
+            status = check_award(app.uow, "regular2", player)
+            assert (status.game_id, status.source) == ("g2", "correction")
         status = check_award(app.uow, "regular2", "thrall")
-        assert (status.game_id, status.source) == ("g2", "live")  # not moved back to g0
+        assert (status.game_id, status.source) == ("g2", "live")
 
     def test_a_moved_award_goes_to_a_later_game_never_an_earlier_one(self, app: App, tmp_path: Path) -> None:
         record_games(app.uow, submissions(*[wire_report(f"g{i}") for i in range(3)]))
@@ -132,6 +148,15 @@ class TestVoidCost:
             voiding.progress.reset(token)
         assert calls == []  # no game was refolded: voided games were skipped, not replayed then removed
         assert profile(app.uow, "thrall").career == before and before["games_played"] == 4
+
+    def test_a_void_of_a_players_last_game_leaves_the_same_career_rows_as_a_rebuild(self, app: App) -> None:
+        record_games(app.uow, submissions(wire_report("g0"), wire_report("g1")))
+        void_game(app.uow, "g1", "last game")
+        with app.database.reader() as tx:
+            live = tx.lines.last_games(["thrall"], before=10**9)
+        rows = career_rows(app)
+        rebuild(app.uow)
+        assert career_rows(app) == rows and live == {"thrall": min(live.values())}
 
 
 class TestEveryWriteUsesTheCatalogInEffect:
@@ -225,3 +250,58 @@ class TestBackfillEqualsLiveOnLargeValues:
             assert [(g.player_id, g.game_id) for g in backfill(app.uow, ["square"]).grants] == [("thrall", "g1")]
         finally:
             live.close()
+
+
+ONLY_A = '[awards.only_a]\nname = "A"\ndescription = "a"\nrule = "game.kills >= 9"\n'
+ONLY_B = '[awards.only_b]\nname = "B"\ndescription = "b"\nrule = "game.kills >= 9"\n'
+
+
+class TestACatalogFileIsAppliedOnce:
+    def test_a_later_catalog_apply_by_another_process_wins_over_the_file_a_writer_started_with(
+            self, app: App, tmp_path: Path) -> None:
+        worker = bootstrap(app.settings.db, catalog_file(tmp_path, ONLY_A, "a.toml"))
+        try:
+            record_games(worker.uow, submissions(wire_report("g1")))  # stores a.toml as v2
+            apply_catalog(app.uow, load_catalog(catalog_file(tmp_path, ONLY_B, "b.toml")))  # v3
+            record_games(worker.uow, submissions(wire_report("g2", stats={"thrall": {"kills": 9}})))
+        finally:
+            worker.close()
+        assert app.uow.catalog().version == 3 and app.uow.catalog().award("only_b") is not None
+        assert check_award(app.uow, "only_b", "thrall").game_id == "g2"
+
+    def test_a_catalog_stored_by_a_write_that_rolled_back_is_not_remembered(self, app: App, tmp_path: Path) -> None:
+        worker = bootstrap(app.settings.db, catalog_file(tmp_path, ONLY_A, "a.toml"))
+        try:
+            with pytest.raises(InvalidInput):
+                void_game(worker.uow, "no-such-game", "typo")  # stored a.toml as v2, then rolled back
+            apply_catalog(app.uow, load_catalog(catalog_file(tmp_path, ONLY_B, "b.toml")))  # the real v2
+            record_games(worker.uow, submissions(wire_report("g1", stats={"thrall": {"kills": 9}})))
+        finally:
+            worker.close()
+        # the worker's file was never stored: its first successful write stores it, as v3, over the real v2
+        stored = app.uow.catalog()
+        assert stored.version == 3 and stored.award("only_a") is not None
+        with app.database.reader() as tx:
+            unlock = tx.unlocks.unlock("thrall", "only_a")
+        assert unlock is not None and unlock.catalog_version == 3
+
+
+class TestAStoredCatalogThatNoLongerLoads:
+    def test_it_is_named_with_its_remedy_and_catalog_apply_replaces_it(self, app: App, tmp_path: Path) -> None:
+        from osmo.application import catalogs
+        from osmo.domain import events as ev
+        from osmo.domain.errors import InvalidCatalog
+
+        data = load_catalog().to_data()
+        data["awards"]["huge"] = {"name": "Huge", "description": "old", "rule": "career.total_kills >= 1" + "0" * 16}
+        with app.database.transaction() as tx:
+            tx.events.append([ev.catalog_changed(2, data)])
+        fresh = bootstrap(app.settings.db)
+        try:
+            with pytest.raises(InvalidCatalog, match="no longer loads.*osmo catalog apply"):
+                profile(fresh.uow, "thrall")
+            fixed, added = catalogs.apply(fresh.uow, load_catalog())
+            assert added and fixed.version == 3
+            assert profile(fresh.uow, "thrall").player_id == "thrall"
+        finally:
+            fresh.close()

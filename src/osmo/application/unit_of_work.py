@@ -67,8 +67,8 @@ class UnitOfWork:
         self._builtin = builtin
         self._subscribers = subscribers
         self.projectors = projectors
-        self.proposed = proposed
-        self._catalogs: dict[int, Catalog] = {}
+        self.proposed = proposed  # applied by the first write, then forgotten (later versions win)
+        self._catalogs: dict[int, Catalog] = {}  # committed versions only
 
     def subscriber_names(self) -> list[str]:
         """The checkpoint names of the live subscribers."""
@@ -76,15 +76,22 @@ class UnitOfWork:
 
     # -- the catalog in effect ---------------------------------------------------------------------
     def stored_catalog(self, tx: Transaction) -> Catalog | None:
-        """The latest CatalogChanged of the store (cached by version), or None before the first one."""
+        """The latest CatalogChanged of the store (cached by version), or None before the first one.
+
+        A stored catalog that no longer loads (it breaks a limit added since it was stored) is an
+        InvalidCatalog that says how to replace it: ``osmo catalog apply`` accepts a fix."""
         version = tx.events.stream_version(ev.CATALOG_STREAM) + 1
         if version == 0:
             return None
         catalog = self._catalogs.get(version)
         if catalog is None:
-            changed = tx.events.read_stream(ev.CATALOG_STREAM)[-1].payload
-            assert isinstance(changed, ev.CatalogChanged)
-            catalog = self._catalogs[version] = catalog_from_data(changed.catalog, changed.version)
+            changed = _latest(tx)
+            try:
+                catalog = catalog_from_data(changed.catalog, changed.version)
+            except InvalidCatalog as error:
+                raise InvalidCatalog(f"{error}; the stored catalog v{changed.version} no longer loads: store a "
+                                     "corrected one with 'osmo catalog apply FILE'") from None
+            self._catalogs[version] = catalog
         return catalog
 
     def catalog(self) -> Catalog:
@@ -98,16 +105,23 @@ class UnitOfWork:
     # -- transactions ------------------------------------------------------------------------------
     @contextmanager
     def write(self, subscribers: Sequence[Subscriber] | None = None) -> Iterator[Writer]:
-        """A write transaction with the catalog in effect (the proposed one stored first if it differs)."""
+        """A write transaction with the catalog in effect. The store's first write stores the built-in
+        catalog; a process given a catalog file stores it with its first write (if it differs), and
+        from then on writes with whatever is stored: a version another process stores later wins."""
+        stored_here: dict[int, Catalog] = {}
+        proposed = self.proposed
         with self.database.transaction() as tx:
             stored = self.stored_catalog(tx)
             writer = Writer(tx, stored or self._builtin(),
                             self._subscribers() if subscribers is None else subscribers)
             tx.careers.use_catalog(writer.catalog)
-            wanted = self.proposed if self.proposed is not None else None if stored is not None else self._builtin()
+            wanted = proposed if proposed is not None else None if stored is not None else self._builtin()
             if wanted is not None and (stored is None or stored.to_data() != wanted.to_data()):
-                self._store(writer, stored, wanted)
+                stored_here.update(self._store(writer, _ids(stored), stored.version if stored else 0, wanted))
             yield writer
+        self._catalogs.update(stored_here)
+        if proposed is not None and self.proposed is proposed:
+            self.proposed = None
 
     @contextmanager
     def read(self) -> Iterator[Reader]:
@@ -119,34 +133,55 @@ class UnitOfWork:
             yield Reader(tx, catalog, stored)
 
     def apply(self, proposed: Catalog) -> tuple[Catalog, bool]:
-        """Make ``proposed`` the catalog in effect; returns it as stored, and whether a version was added."""
+        """Make ``proposed`` the catalog in effect; returns it as stored, and whether a version was added.
+        Also replaces a stored catalog that no longer loads."""
+        stored_here: dict[int, Catalog] = {}
         with self.database.transaction() as tx:
-            stored = self.stored_catalog(tx)
+            try:
+                stored = self.stored_catalog(tx)
+                current, version = _ids(stored), stored.version if stored else 0
+            except InvalidCatalog:
+                stored, latest = None, _latest(tx)
+                current, version = (set(latest.catalog.get("stats", {})), set(latest.catalog.get("awards", {}))), \
+                    latest.version
             writer = Writer(tx, stored or proposed, self._subscribers())
             tx.careers.use_catalog(writer.catalog)
             if stored is not None and stored.to_data() == proposed.to_data():
                 return stored, False
-            self._store(writer, stored, proposed)
-            return writer.catalog, True
+            stored_here.update(self._store(writer, current, version, proposed))
+        self._catalogs.update(stored_here)
+        return writer.catalog, True
 
-    def _store(self, writer: Writer, current: Catalog | None, proposed: Catalog) -> None:
-        """Append a new catalog version. Refuses to remove a stat that recorded games carry, or an award
-        that players hold (retire it instead)."""
+    def _store(self, writer: Writer, current: tuple[set[str], set[str]] | None, version: int,
+               proposed: Catalog) -> dict[int, Catalog]:
+        """Append ``proposed`` as version ``version + 1``. Refuses to remove a stat that recorded games
+        carry, or an award that players hold (retire it instead). Returns it by version, to be cached
+        once the transaction commits."""
         tx = writer.tx
         if current is not None:
-            for stat in set(current.stat_ids) - set(proposed.stat_ids):
+            stats, awards = current
+            for stat in sorted(stats - set(proposed.stat_ids)):
                 if tx.lines.stat_in_use(stat):
                     raise InvalidCatalog(f"stat {stat!r} is carried by recorded games and cannot be removed")
             holders = tx.unlocks.holders()
             kept = {a.id for a in proposed.awards}
-            for award in current.awards:
-                if award.id not in kept and holders.get(award.id):
+            for award in sorted(awards - kept):
+                if holders.get(award):
                     raise InvalidCatalog(
-                        f"award {award.id!r} is held by {holders[award.id]} player(s) and cannot be removed: "
+                        f"award {award!r} is held by {holders[award]} player(s) and cannot be removed: "
                         "retire it instead (retired = true)")
-        version = (current.version if current else 0) + 1
-        catalog = Catalog(proposed.stats, proposed.awards, version)
-        writer.append([ev.catalog_changed(version, catalog.to_data())])
-        self._catalogs[version] = catalog
+        catalog = Catalog(proposed.stats, proposed.awards, version + 1)
+        writer.append([ev.catalog_changed(catalog.version, catalog.to_data())])
         writer.catalog = catalog
         tx.careers.use_catalog(catalog)
+        return {catalog.version: catalog}
+
+
+def _latest(tx: Transaction) -> ev.CatalogChanged:
+    changed = tx.events.read_stream(ev.CATALOG_STREAM)[-1].payload
+    assert isinstance(changed, ev.CatalogChanged)
+    return changed
+
+
+def _ids(catalog: Catalog | None) -> tuple[set[str], set[str]] | None:
+    return (set(catalog.stat_ids), {a.id for a in catalog.awards}) if catalog is not None else None

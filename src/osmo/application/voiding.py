@@ -46,8 +46,9 @@ def remove_game(tx: Transaction, catalog: Catalog, position: int) -> None:
     keys = set(block.keys.tolist())
     players = [names[k] for k in keys]
     tx.lines.remove_game(position)
-    careers = _careers_before(tx, catalog, players, names, position)
-    last = dict.fromkeys(players, 0)
+    previous = tx.lines.last_games(players, before=position)
+    careers = _careers_before(tx, catalog, players, names, previous)
+    last = {player_id: previous.get(player_id, 0) for player_id in players}  # each career's last game
     affected = sorted({p for positions in tx.lines.games_of(players, after=position).values() for p in positions})
     report = progress.get()
     fold = catalog.fold
@@ -73,10 +74,9 @@ def remove_game(tx: Transaction, catalog: Catalog, position: int) -> None:
 
 
 def _careers_before(tx: Transaction, catalog: Catalog, players: list[str], names: dict[int, str],
-                    position: int) -> dict[str, Career]:
-    """Each player's career snapshot at their last game before ``position`` (empty if none)."""
+                    previous: dict[str, int]) -> dict[str, Career]:
+    """Each player's career snapshot at their game at ``previous[player]`` (empty if none)."""
     careers: dict[str, Career] = dict.fromkeys(players, (0,) * len(catalog.career_names))
-    previous = tx.lines.last_games(players, before=position)
     if previous:
         block = tx.lines.lines_at(previous.values())
         snapshots = block.career.tolist()
@@ -90,7 +90,10 @@ def _careers_before(tx: Transaction, catalog: Catalog, players: list[str], names
 def recheck_after_void(tx: Transaction, catalog: Catalog, event: RecordedEvent) -> list[NewEvent]:
     """The awards the voided game's players earned at or after it: kept where the rule (as it was in the
     catalog version that granted it) still holds at the same game, moved to the first later game where
-    it holds, or revoked when it holds at no remaining game from there on. Never moved earlier."""
+    it holds, or revoked when it holds at no remaining game from there on. Never moved earlier.
+
+    Only awards already held are reconsidered: an award that removing the game would make a player earn
+    (a rule such as ``career.losses < 6``) is granted by ``backfill``, not by the void."""
     voided: ev.GameVoided = event.payload  # type: ignore[assignment]
     position = voided.game_position
     (recorded,) = tx.events.first_events([ev.game_stream(voided.game_id)]).values()
