@@ -298,7 +298,7 @@ class TestAStoredCatalogThatNoLongerLoads:
             tx.events.append([ev.catalog_changed(2, data)])
         fresh = bootstrap(app.settings.db)
         try:
-            with pytest.raises(InvalidCatalog, match="no longer loads.*osmo catalog apply"):
+            with pytest.raises(InvalidCatalog, match=r"no longer loads.*osmo catalog apply"):
                 profile(fresh.uow, "thrall")
             fixed, added = catalogs.apply(fresh.uow, load_catalog())
             assert added and fixed.version == 3

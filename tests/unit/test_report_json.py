@@ -319,3 +319,20 @@ class TestParseOne:
     def test_its_syntax_errors_are_placed_in_the_input(self) -> None:
         submission = ReportParser(CATALOG).parse_one('  {"game_id": "g-1",, }', 7)
         assert (submission.error or "").startswith("not valid JSON at line 7, column 21: ")
+
+
+class TestOddInputs:
+    def test_a_null_report_is_not_an_object(self) -> None:
+        from osmo.adapters.catalog_files import load_catalog
+        from osmo.adapters.report_json import ReportParser
+
+        (null, number) = list(ReportParser(load_catalog()).parse(b"[null, 1]"))
+        assert null.error == "report must be an object, got null"
+        assert number.error == "report must be an object, got 1"
+
+    def test_a_byte_order_mark_is_ignored(self) -> None:
+        from osmo.adapters.catalog_files import load_catalog
+        from osmo.adapters.report_json import ReportParser
+
+        (only,) = list(ReportParser(load_catalog()).parse(b'\xef\xbb\xbf{"game_id": "x"}'))
+        assert only.game_id == "x" and only.error is not None and "missing field" in only.error

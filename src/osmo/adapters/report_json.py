@@ -85,8 +85,10 @@ class ReportParser:
         """Every report of an input: one JSON value (a report or a list) or JSON Lines.
 
         Submissions carry the line where their report starts. A syntax error in one JSON value is one
-        rejection at its line and column (the reports of a list before it are still yielded).
+        rejection at its line and column (the reports of a list before it are still yielded). A UTF-8
+        byte order mark at the start is ignored.
         """
+        content = content.removeprefix(b"\xef\xbb\xbf")
         lines = json_lines(content)
         if lines is None:
             yield from self._parse_value(content)
@@ -259,7 +261,7 @@ def _describe(error: ValidationError, data: Any, line: int, column: int) -> str:
         problem = metadata_problem(data.get("metadata")) if isinstance(data, dict) and "metadata" in data else None
         message = problem or _invalid_json(str(first.get("ctx", {}).get("error", first["msg"])), line, column)
         return ": ".join([", ".join(where), message]) if where else message
-    if data is None:
+    if data is None and kind not in ("typed_dict_type", "dict_type", "model_type"):  # null is "not an object"
         return f"not valid JSON: {first['msg']}"
     if len(loc) >= 3 and loc[0] == "teams" and isinstance(loc[1], int) and isinstance(loc[2], int):
         team, slot = loc[1], loc[2]

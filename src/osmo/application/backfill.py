@@ -29,7 +29,6 @@ class Grant:
 class BackfillResult:
     grants: list[Grant] = field(default_factory=list)
     awards: list[str] = field(default_factory=list)  # the awards scanned
-    catalog_version: int = 0  # the catalog they were scanned with (0: a preview, not stored)
 
     def per_award(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -66,7 +65,6 @@ def backfill(uow: UnitOfWork, award_ids: Sequence[str] = (), *, dry_run: bool = 
         tx, catalog = reader.tx, reader.catalog
         awards = _awards(catalog, award_ids)
         result.awards = [a.id for a in awards]
-        result.catalog_version = catalog.version
         names = tx.players.player_keys()
         keys = {player_id: key for key, player_id in names.items()}
         exclude = {a.id: {keys[p] for p in tx.unlocks.award_holders(a.id) if p in keys} for a in awards}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from osmo.application.ports import Transaction
 from osmo.application.unit_of_work import UnitOfWork
+from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
 
 
@@ -59,3 +61,16 @@ def apply(uow: UnitOfWork, proposed: Catalog) -> tuple[Catalog, bool]:
     """Store ``proposed`` as the catalog in effect (a new version when it differs). Refuses to remove a
     stat that recorded games carry, or an award that players hold (retire it instead)."""
     return uow.apply(proposed)
+
+
+def rule_as_of(tx: Transaction, award_id: str, version: int | None) -> str | None:
+    """The rule text of an award as stored in catalog ``version`` (None when unknown): an unlock keeps
+    naming the rule that granted it after the catalog changes."""
+    if version is None:
+        return None
+    for event in tx.events.read_stream(ev.CATALOG_STREAM):
+        changed = event.payload
+        if isinstance(changed, ev.CatalogChanged) and changed.version == version:
+            rule = changed.catalog.get("awards", {}).get(award_id, {}).get("rule")
+            return rule if isinstance(rule, str) else None
+    return None

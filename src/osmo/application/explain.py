@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from osmo.application import history
+from osmo.application.catalogs import rule_as_of
 from osmo.application.lookups import known_award, known_player
-from osmo.application.ports import LineBlock, Transaction
+from osmo.application.ports import LineBlock
 from osmo.application.queries import Progress, progress_of
 from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain import events as ev
@@ -65,16 +66,6 @@ def vars_of(entry: HistoryEntry) -> dict[str, Any]:
             "reason": entry.reason, "catalog_version": entry.catalog_version}
 
 
-def _rule_at(tx: Transaction, award_id: str, version: int | None, fallback: str) -> str:
-    if version is None:
-        return fallback
-    for event in tx.events.read_stream(ev.CATALOG_STREAM):
-        changed = event.payload
-        if isinstance(changed, ev.CatalogChanged) and changed.version == version:
-            return str(changed.catalog["awards"].get(award_id, {}).get("rule", fallback))
-    return fallback
-
-
 def _values(node: rules.Node, block: LineBlock, index: int, catalog: Catalog) -> dict[str, int | float]:
     game_index = {n: i for i, n in enumerate(catalog.game_names)}
     career_index = {n: i for i, n in enumerate(catalog.career_names)}
@@ -110,7 +101,7 @@ def explain(uow: UnitOfWork, award_id: str, player: str) -> Explanation:
         result = Explanation(award_id, player_id, bool(unlock and unlock.active), award.definition.rule, history=story)
         if unlock is not None and unlock.active:
             result.catalog_version = unlock.catalog_version
-            result.rule = _rule_at(tx, award_id, unlock.catalog_version, award.definition.rule)
+            result.rule = rule_as_of(tx, award_id, unlock.catalog_version) or award.definition.rule
             result.game_id, result.unlocked_at, result.source = unlock.game_id, unlock.unlocked_at, unlock.source
             if unlock.game_position is not None:
                 rule_node = _parse_rule(result.rule, catalog, award.node)

@@ -1,6 +1,6 @@
 """Award rules over numpy columns, with exactly the live result on every line.
 
-Live recording evaluates a rule with the Python function ``rules.compile_python`` builds from the checked tree:
+Live recording evaluates a rule with the Python code ``Catalog.evaluate`` compiles from the checked tree:
 exact integers, ``/`` as real division correctly rounded to a float, an integer meeting a float converted to the
 nearest float, exact comparisons between integers and floats, and a zero divisor anywhere making the whole rule
 false. Backfill and explain evaluate the same tree here, over millions of lines at once. numpy's int64 wraps and its

@@ -50,7 +50,9 @@ def dispatch(tx: Transaction, recorded: Sequence[RecordedEvent], catalog: Catalo
 
 
 def _catch_up(tx: Transaction, subscriber: Subscriber, before: int, catalog: Catalog) -> list[NewEvent]:
-    """Handle the events a lagging subscriber has not seen before position ``before``."""
+    """Handle the events a lagging subscriber has not seen before position ``before``. (Projectors catch
+    up this way; the award policy never lags, since it runs in the transaction of every game it judges:
+    it reads the game's lines as the careers projector buffered them in that transaction.)"""
     checkpoint = tx.checkpoints.checkpoint(subscriber.name)
     new: list[NewEvent] = []
     if checkpoint >= before - 1:

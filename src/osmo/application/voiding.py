@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
-from typing import Any, TypeVar
 
 import numpy as np
 
 from osmo.application import history
+from osmo.application.catalogs import rule_as_of
 from osmo.application.ports import GameLineRow, Transaction, UnlockRow
 from osmo.domain import events as ev
 from osmo.domain import rules
@@ -25,7 +25,6 @@ from osmo.domain.errors import InvalidCatalog
 from osmo.domain.events import NewEvent, RecordedEvent
 
 CHUNK = 2_000  # games read at a time
-T = TypeVar("T")
 
 progress: ContextVar[Callable[[int], None] | None] = ContextVar("osmo_void_progress", default=None)
 """Set by the void use case: called with the number of later games rewritten, as they are."""
@@ -147,13 +146,11 @@ def _first_holding(tx: Transaction, catalog: Catalog, key: int, player_id: str, 
 
 def _rules_by_version(tx: Transaction, catalog: Catalog) -> Callable[[str, int | None], rules.Node]:
     """The rule of an award as it was in a catalog version (the current one when unknown)."""
-    stored: dict[int | None, Any] = {
-        c.version: c.catalog for c in _payloads(tx.events.read_stream(ev.CATALOG_STREAM), ev.CatalogChanged)}
 
     def rule_of(award_id: str, version: int | None) -> rules.Node:
         current = catalog.award(award_id)
         assert current is not None
-        text = stored.get(version, {}).get("awards", {}).get(award_id, {}).get("rule")
+        text = rule_as_of(tx, award_id, version)
         if text is None or text == current.definition.rule:
             return current.node
         try:
@@ -162,7 +159,3 @@ def _rules_by_version(tx: Transaction, catalog: Catalog) -> Callable[[str, int |
             return current.node
 
     return rule_of
-
-
-def _payloads(events: list[RecordedEvent], kind: type[T]) -> list[T]:
-    return [p for p in (e.payload for e in events) if isinstance(p, kind)]
