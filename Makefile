@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= demo.db
 
-.PHONY: demo test lint bench-smoke clean
+.PHONY: demo test lint browser bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+# The browser tests drive Debian's chromium (a test tool cannot download its own browser here).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 bench-smoke: $(BIN)/.installed-dev
@@ -37,6 +41,7 @@ bench-smoke: $(BIN)/.installed-dev
 	$(BIN)/python benchmarks/backfill.py --games 2000
 	$(BIN)/python benchmarks/postgres.py --games 2000
 	$(BIN)/python benchmarks/void.py --games 2000
+	$(BIN)/python benchmarks/http.py --smoke
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

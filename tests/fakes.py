@@ -18,14 +18,23 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 import numpy as np
 import orjson
 
-from osmo.application.ports import GameLineRow, LineBlock, PlayerRow, UnlockRow
+from osmo.application.ports import (
+    ApiKeyRow,
+    DeliveryRow,
+    GameLineRow,
+    LineBlock,
+    PlayerRow,
+    RankRow,
+    UnlockRow,
+    WebhookRow,
+)
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import ConcurrencyError
@@ -82,6 +91,10 @@ class _State:
     games: dict[int, _Game] = field(default_factory=dict)  # position -> lines
     unlocks: dict[tuple[str, str], UnlockRow] = field(default_factory=dict)
     checkpoints: dict[str, int] = field(default_factory=dict)
+    api_keys: dict[str, ApiKeyRow] = field(default_factory=dict)
+    webhooks: dict[int, WebhookRow] = field(default_factory=dict)
+    deliveries: dict[int, tuple[DeliveryRow, ...]] = field(default_factory=dict)  # newest last
+    webhook_ids: list[int] = field(default_factory=list)  # ids handed out (never reused)
 
     def copy(self) -> _State:
         return _State(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})
@@ -153,7 +166,110 @@ class FakeEventStore:
         return len(self.state.events)
 
 
-class FakeReadModels:
+class FakeServiceViews:
+    """The service's roles in memory: API keys, webhooks and their deliveries, leaderboards."""
+
+    state: _State
+    catalog: Catalog | None
+
+    def _layout(self) -> Catalog: ...  # provided by FakeReadModels
+
+    def _block(self, positions: Iterable[int]) -> LineBlock: ...
+
+    def flush(self) -> None: ...
+
+    # -- API keys ----------------------------------------------------------------------------
+    def add_key(self, row: ApiKeyRow) -> None:
+        if any(k.digest == row.digest and k.name != row.name for k in self.state.api_keys.values()):
+            raise ValueError("UNIQUE constraint failed: api_keys.digest")
+        self.state.api_keys[row.name] = row
+
+    def key_by_digest(self, digest: str) -> ApiKeyRow | None:
+        return next((k for k in self.state.api_keys.values() if k.digest == digest), None)
+
+    def key_by_name(self, name: str) -> ApiKeyRow | None:
+        return self.state.api_keys.get(name)
+
+    def api_keys(self) -> list[ApiKeyRow]:
+        return sorted(self.state.api_keys.values(), key=lambda k: k.name.encode())
+
+    def revoke_key(self, name: str, revoked_at: str) -> None:
+        key = self.state.api_keys.get(name)
+        if key is not None and key.revoked_at is None:
+            self.state.api_keys[name] = replace(key, revoked_at=revoked_at)
+
+    # -- webhooks ----------------------------------------------------------------------------
+    def add_webhook(self, url: str, secret: str, events: Sequence[str], created_at: str, cursor: int) -> int:
+        webhook_id = len(self.state.webhook_ids) + 1
+        self.state.webhook_ids = [*self.state.webhook_ids, webhook_id]  # replaced, never changed in place
+        self.state.webhooks[webhook_id] = WebhookRow(webhook_id, url, secret, tuple(events), created_at, cursor)
+        return webhook_id
+
+    def webhooks(self) -> list[WebhookRow]:
+        return [self.state.webhooks[i] for i in sorted(self.state.webhooks)]
+
+    def remove_webhook(self, webhook_id: int) -> bool:
+        self.state.deliveries.pop(webhook_id, None)
+        return self.state.webhooks.pop(webhook_id, None) is not None
+
+    def claim_webhook(self, webhook_id: int, owner: str, now: float, lease_until: float) -> bool:
+        hook = self.state.webhooks.get(webhook_id)
+        if hook is None or not (hook.lease_owner in (None, owner) or hook.lease_until < now):
+            return False
+        self.state.webhooks[webhook_id] = replace(hook, lease_owner=owner, lease_until=lease_until)
+        return True
+
+    def advance_webhook(self, webhook_id: int, owner: str, cursor: int, attempts: int, next_attempt_at: float) -> bool:
+        hook = self.state.webhooks.get(webhook_id)
+        if hook is None or hook.lease_owner != owner:
+            return False
+        self.state.webhooks[webhook_id] = replace(hook, cursor=cursor, attempts=attempts,
+                                                  next_attempt_at=next_attempt_at)
+        return True
+
+    def add_delivery(self, row: DeliveryRow, keep: int) -> None:
+        log = (*self.state.deliveries.get(row.webhook_id, ()), row)
+        self.state.deliveries[row.webhook_id] = log[-keep:]
+
+    def deliveries(self, webhook_id: int, limit: int) -> list[DeliveryRow]:
+        return list(reversed(self.state.deliveries.get(webhook_id, ())))[:limit]
+
+    # -- leaderboards ------------------------------------------------------------------------
+    def _board(self, stat: str) -> list[RankRow]:
+        if stat not in self._layout().career_names:
+            raise KeyError(stat)
+        self.flush()
+        players = self.state.players
+        scored = sorted(((c.get(stat, 0), p) for p, c in self.state.careers.items() if c.get("games_played", 0) > 0),
+                        key=lambda vp: (-vp[0], vp[1].encode()))
+        board: list[RankRow] = []
+        for row, (value, player_id) in enumerate(scored):
+            rank = board[-1].rank if board and board[-1].value == value else row + 1
+            board.append(RankRow(player_id, players[player_id].row.name, value, rank, row))
+        return board
+
+    def career_board(self, stat: str, limit: int, offset: int) -> tuple[list[RankRow], int]:
+        board = self._board(stat)
+        return board[offset:offset + limit], len(board)
+
+    def career_row(self, stat: str, player_id: str) -> int | None:
+        return next((r.row for r in self._board(stat) if r.player_id == player_id), None)
+
+    def lines_since(self, finished_at: str) -> LineBlock:
+        self.flush()
+        since = datetime.fromisoformat(finished_at)
+        return self._block(sorted(p for p, g in self.state.games.items()
+                                  if datetime.fromisoformat(g.finished_at) >= since))
+
+    def recent_unlocks(self, award_id: str | None, limit: int) -> list[UnlockRow]:
+        rows = [r for r in self.state.unlocks.values() if r.active and award_id in (None, r.award_id)]
+        rows.sort(key=lambda r: (r.player_id.encode(), r.award_id.encode()))
+        rows.sort(key=lambda r: (r.recorded_at.encode(), r.game_position is not None, r.game_position or 0),
+                  reverse=True)
+        return rows[:limit]
+
+
+class FakeReadModels(FakeServiceViews):
     """Every read model of one transaction: players, careers, game lines, unlocks, checkpoints.
 
     Game lines are buffered until ``flush`` as in the SQL backends: ``game_lines`` sees only the buffer,
@@ -379,6 +495,7 @@ class FakeTransaction:
         self.events = FakeEventStore(state)
         self.views = FakeReadModels(state)
         self.players = self.careers = self.lines = self.unlocks = self.checkpoints = self.projections = self.views
+        self.keys = self.webhooks = self.boards = self.views
 
 
 class FakeDatabase:

@@ -144,7 +144,84 @@ class EventStoreContract:
         assert list(database.follow(after=first[-1].position + 1, wait=0.05, stop=lambda: next(stops))) == []
 
 
-class ReadModelsContract:
+class ServiceRolesContract:
+    """The service's roles (API keys, webhooks and deliveries, leaderboards), on every backend."""
+
+    def test_api_keys_are_stored_found_by_digest_and_revoked(self, database: Database) -> None:
+        from osmo.application.ports import ApiKeyRow
+        from osmo.application.service_roles import roles
+
+        with database.transaction() as raw:
+            tx = roles(raw)
+            tx.keys.add_key(ApiKeyRow("b", "osmo_b", "d-b", "report", "2026-01-01T00:00:00Z"))
+            tx.keys.add_key(ApiKeyRow("a", "osmo_a", "d-a", "admin", "2026-01-01T00:00:00Z"))
+        with database.transaction() as raw:
+            roles(raw).keys.revoke_key("b", "2026-01-02T00:00:00Z")
+        with database.reader() as raw:
+            keys = roles(raw).keys
+            assert [k.name for k in keys.api_keys()] == ["a", "b"]
+            assert keys.key_by_digest("d-a") == ApiKeyRow("a", "osmo_a", "d-a", "admin", "2026-01-01T00:00:00Z")
+            assert keys.key_by_name("b").revoked_at == "2026-01-02T00:00:00Z"  # type: ignore[union-attr]
+            assert keys.key_by_digest("nope") is None
+
+    def test_webhook_leases_cursors_and_delivery_logs(self, database: Database) -> None:
+        from osmo.application.ports import DeliveryRow
+        from osmo.application.service_roles import roles
+
+        with database.transaction() as raw:
+            hooks = roles(raw).webhooks
+            first = hooks.add_webhook("http://a/", "secret", ["GameRecorded"], "t", 5)
+            second = hooks.add_webhook("http://b/", "secret", [], "t", 0)
+            assert hooks.claim_webhook(first, "p1", now=100.0, lease_until=130.0)
+            assert not hooks.claim_webhook(first, "p2", now=110.0, lease_until=140.0)
+            assert hooks.claim_webhook(first, "p2", now=131.0, lease_until=160.0)  # expired
+            assert not hooks.advance_webhook(first, "p1", 9, 0, 0.0)
+            assert hooks.advance_webhook(first, "p2", 9, 1, 200.0)
+            for attempt in range(1, 5):
+                hooks.add_delivery(DeliveryRow(first, 9, "GameRecorded", attempt, 500, "HTTP 500", "t"), keep=3)
+        with database.reader() as raw:
+            hooks = roles(raw).webhooks
+            rows = {w.webhook_id: w for w in hooks.webhooks()}
+            assert (rows[first].cursor, rows[first].attempts, rows[first].lease_owner) == (9, 1, "p2")
+            assert rows[first].events == ("GameRecorded",) and rows[second].events == ()
+            assert [d.attempt for d in hooks.deliveries(first, 10)] == [4, 3, 2]
+        with database.transaction() as raw:
+            assert roles(raw).webhooks.remove_webhook(first)
+            assert not roles(raw).webhooks.remove_webhook(first)
+        with database.reader() as raw:
+            assert [w.webhook_id for w in roles(raw).webhooks.webhooks()] == [second]
+            assert roles(raw).webhooks.deliveries(first, 10) == []
+
+    def test_career_boards_rank_ties_together_and_recent_unlocks_come_newest_first(self, database: Database) -> None:
+        from osmo.application.service_roles import roles
+
+        catalog = load_catalog()
+        wins = catalog.career_names.index("wins")
+        played = catalog.career_names.index("games_played")
+        with database.transaction() as raw:
+            tx = roles(raw)
+            tx.careers.use_catalog(catalog)
+            for i, (player, won) in enumerate([("p1", 3), ("p2", 5), ("p3", 3), ("p4", 0)]):
+                tx.players.add_player(player, player.upper(), i + 1, "t")
+                career = [0] * len(catalog.career_names)
+                career[wins], career[played] = won, (won + 1 if player != "p4" else 0)
+                tx.careers.put_career(player, tuple(career), i + 1)
+            for award, at in (("a", "2026-01-01T00:00:00Z"), ("b", "2026-01-02T00:00:00Z")):
+                tx.unlocks.add_unlock(UnlockRow("p1", award, "g", 1, at, at, 1))
+        with database.reader() as raw:
+            tx = roles(raw)
+            tx.careers.use_catalog(catalog)
+            rows, total = tx.boards.career_board("wins", 10, 0)
+            assert total == 3  # p4 has no game
+            assert [(r.player_id, r.value, r.rank, r.row) for r in rows] == [
+                ("p2", 5, 1, 0), ("p1", 3, 2, 1), ("p3", 3, 2, 2)]
+            assert tx.boards.career_row("wins", "p3") == 2 and tx.boards.career_row("wins", "p4") is None
+            assert [u.award_id for u in tx.boards.recent_unlocks(None, 10)] == ["b", "a"]
+            assert [u.award_id for u in tx.boards.recent_unlocks("a", 10)] == ["a"]
+            assert len(tx.boards.lines_since("2026-01-01T00:00:00Z")) == 0
+
+
+class ReadModelsContract(ServiceRolesContract):
     """Subclasses provide a ``database`` fixture yielding an empty, migrated Database."""
 
     def test_players_are_found_by_id_or_by_name(self, database: Database) -> None:

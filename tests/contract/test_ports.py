@@ -8,7 +8,8 @@ import pytest
 
 from osmo.application import ports
 
-ROLES = ("PlayerViews", "CareerViews", "GameLineViews", "UnlockViews", "Checkpoints", "Projections")
+ROLES = ("PlayerViews", "CareerViews", "GameLineViews", "UnlockViews", "Checkpoints", "Projections", "ApiKeys",
+         "Webhooks", "Leaderboards")
 ADAPTERS = {
     "sqlite": ("osmo.adapters.sqlite", "SqliteEventStore", "SqliteReadModels", "SqliteDatabase"),
     "postgres": ("osmo.adapters.postgres", "PostgresEventStore", "PostgresReadModels", "PostgresDatabase"),

@@ -14,12 +14,22 @@ from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
+from datetime import datetime
 
 import orjson
 
 from osmo.adapters import packing
 from osmo.adapters.sql_dialect import Row, SqlQueries
-from osmo.application.ports import GameLineRow, LineBlock, PlayerRow, UnlockRow
+from osmo.application.ports import (
+    ApiKeyRow,
+    DeliveryRow,
+    GameLineRow,
+    LineBlock,
+    PlayerRow,
+    RankRow,
+    UnlockRow,
+    WebhookRow,
+)
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
 from osmo.domain.players import identity_key
@@ -61,7 +71,148 @@ def unlock_row(row: Row) -> UnlockRow:
     return UnlockRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]), row[10])
 
 
-class BufferedReadModels(SqlQueries, ABC):
+KEY_COLUMNS = "name, prefix, digest, scope, created_at, revoked_at"
+WEBHOOK_COLUMNS = ("webhook_id, url, secret, events, created_at, cursor, attempts, next_attempt_at, lease_owner, "
+                   "lease_until")
+DELIVERY_COLUMNS = "webhook_id, position, event_type, attempt, status, error, delivered_at"
+
+
+def _webhook(row: Row) -> WebhookRow:
+    return WebhookRow(int(row[0]), row[1], row[2], tuple(orjson.loads(row[3])), row[4], int(row[5]), int(row[6]),
+                      float(row[7]), row[8], float(row[9]))
+
+
+class ServiceQueries(SqlQueries, ABC):
+    """The service's roles (``ApiKeys``, ``Webhooks``, ``Leaderboards``), the same SQL on both backends.
+    Keys and webhooks live in tables of their own, not in the event log (see docs/http.md)."""
+
+    @abstractmethod
+    def _career_column(self, name: str) -> bool:
+        """Whether the ``careers`` table has this column."""
+
+    @abstractmethod
+    def _layouts(self) -> dict[int, tuple[str, ...]]: ...
+
+    @abstractmethod
+    def _layout(self) -> Catalog: ...
+
+    @abstractmethod
+    def flush(self) -> None: ...
+
+    # -- API keys ----------------------------------------------------------------------------
+    def add_key(self, row: ApiKeyRow) -> None:
+        self._execute(f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                      "SET prefix = excluded.prefix, digest = excluded.digest, scope = excluded.scope, "
+                      "created_at = excluded.created_at, revoked_at = excluded.revoked_at",
+                      (row.name, row.prefix, row.digest, row.scope, row.created_at, row.revoked_at))
+
+    def key_by_digest(self, digest: str) -> ApiKeyRow | None:
+        row = self._execute(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE digest = ?", (digest,)).fetchone()
+        return ApiKeyRow(*row) if row else None
+
+    def key_by_name(self, name: str) -> ApiKeyRow | None:
+        row = self._execute(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE name = ?", (name,)).fetchone()
+        return ApiKeyRow(*row) if row else None
+
+    def api_keys(self) -> list[ApiKeyRow]:
+        order = f"name{self.dialect.bytewise}"
+        return [ApiKeyRow(*r) for r in self._execute(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY {order}")]
+
+    def revoke_key(self, name: str, revoked_at: str) -> None:
+        self._execute("UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (revoked_at, name))
+
+    # -- webhooks ----------------------------------------------------------------------------
+    def add_webhook(self, url: str, secret: str, events: Sequence[str], created_at: str, cursor: int) -> int:
+        row = self._execute("INSERT INTO webhooks (url, secret, events, created_at, cursor) VALUES (?, ?, ?, ?, ?) "
+                            "RETURNING webhook_id",
+                            (url, secret, orjson.dumps(list(events)).decode(), created_at, cursor)).fetchone()
+        return int(row[0])
+
+    def webhooks(self) -> list[WebhookRow]:
+        return [_webhook(r) for r in self._execute(f"SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY webhook_id")]
+
+    def remove_webhook(self, webhook_id: int) -> bool:
+        self._execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,))
+        return self._execute("DELETE FROM webhooks WHERE webhook_id = ? RETURNING webhook_id",
+                             (webhook_id,)).fetchone() is not None
+
+    def claim_webhook(self, webhook_id: int, owner: str, now: float, lease_until: float) -> bool:
+        return self._execute(
+            "UPDATE webhooks SET lease_owner = ?, lease_until = ? WHERE webhook_id = ? "
+            "AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?) RETURNING webhook_id",
+            (owner, lease_until, webhook_id, owner, now)).fetchone() is not None
+
+    def advance_webhook(self, webhook_id: int, owner: str, cursor: int, attempts: int, next_attempt_at: float) -> bool:
+        return self._execute(
+            "UPDATE webhooks SET cursor = ?, attempts = ?, next_attempt_at = ? WHERE webhook_id = ? "
+            "AND lease_owner = ? RETURNING webhook_id",
+            (cursor, attempts, next_attempt_at, webhook_id, owner)).fetchone() is not None
+
+    def add_delivery(self, row: DeliveryRow, keep: int) -> None:
+        self._execute(f"INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      (row.webhook_id, row.position, row.event_type, row.attempt, row.status, row.error,
+                       row.delivered_at))
+        self._execute("DELETE FROM webhook_deliveries WHERE webhook_id = ? AND id <= "
+                      "(SELECT id FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                      (row.webhook_id, row.webhook_id, keep))
+
+    def deliveries(self, webhook_id: int, limit: int) -> list[DeliveryRow]:
+        return [DeliveryRow(*r) for r in self._execute(
+            f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ?",
+            (webhook_id, limit))]
+
+    # -- leaderboards ------------------------------------------------------------------------
+    def _ranked(self, stat: str) -> str | None:
+        """The board of ``stat`` as a subquery of (player_id, name, v, r, n), or None when no career has it."""
+        if stat not in self._layout().career_names:
+            raise KeyError(stat)
+        if not (self._career_column(stat) and self._career_column("games_played")):
+            return None
+        column = quote(stat)
+        order = f"c.{column} DESC, c.player_id{self.dialect.bytewise}"
+        return (f"SELECT c.player_id, p.name, c.{column} AS v, RANK() OVER (ORDER BY c.{column} DESC) AS r, "
+                f"ROW_NUMBER() OVER (ORDER BY {order}) - 1 AS n "
+                "FROM careers c JOIN players p ON p.player_id = c.player_id WHERE c.games_played > 0")
+
+    def career_board(self, stat: str, limit: int, offset: int) -> tuple[list[RankRow], int]:
+        self.flush()
+        ranked = self._ranked(stat)
+        if ranked is None:
+            return [], 0
+        rows = self._execute(f"SELECT player_id, name, v, r, n FROM ({ranked}) ranked WHERE n >= ? AND n < ? "
+                             "ORDER BY n", (offset, offset + limit)).fetchall()
+        total = int(self._value("SELECT count(*) FROM careers WHERE games_played > 0"))
+        return [RankRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows], total
+
+    def career_row(self, stat: str, player_id: str) -> int | None:
+        self.flush()
+        ranked = self._ranked(stat)
+        if ranked is None:
+            return None
+        found = self._value(f"SELECT n FROM ({ranked}) ranked WHERE player_id = ?", (player_id,))
+        return None if found is None else int(found)
+
+    def lines_since(self, finished_at: str) -> LineBlock:
+        """Times are stored as ISO 8601 UTC text: comparing text against the second of ``finished_at``
+        (an index range) finds a superset, the exact instants are then compared."""
+        self.flush()
+        since = datetime.fromisoformat(finished_at)
+        rows = [r for r in self._rows(f"SELECT {GAME_COLUMNS} FROM game_lines WHERE finished_at"
+                                      f"{self.dialect.bytewise} >= ? ORDER BY position", (finished_at[:19],))
+                if datetime.fromisoformat(r[2]) >= since]
+        return packing.decode(rows, self._layouts(), self._layout())
+
+    def recent_unlocks(self, award_id: str | None, limit: int) -> list[UnlockRow]:
+        where = "active AND award_id = ?" if award_id is not None else "active"
+        params: list[object] = [award_id] if award_id is not None else []
+        text = self.dialect.bytewise
+        rows = self._execute(f"SELECT {UNLOCK_COLUMNS} FROM unlocks WHERE {where} ORDER BY recorded_at{text} DESC, "
+                             f"game_position DESC NULLS LAST, player_id{text}, award_id{text} LIMIT ?",
+                             [*params, limit])
+        return [unlock_row(r) for r in rows]
+
+
+class BufferedReadModels(ServiceQueries, ABC):
     """The read models over SQL tables, with their caches and buffers; subclasses supply ``conn``,
     ``dialect`` and what their backend does differently."""
 

@@ -39,6 +39,7 @@ class Dialect:
     placeholder: str  # "?" (sqlite3) or "%s" (psycopg)
     arrays: bool  # a list binds as one array parameter (PostgreSQL), else value by value
     chunk: int = 500  # without arrays: at most this many values in one list
+    bytewise: str = ""  # what makes text compare byte by byte in ORDER BY (SQLite's default already does)
 
     def sql(self, text: str) -> str:
         """``text``, written with ``?`` placeholders, in this dialect."""
@@ -61,7 +62,7 @@ class Dialect:
 
 
 SQLITE = Dialect("?", arrays=False)
-POSTGRES = Dialect("%s", arrays=True)
+POSTGRES = Dialect("%s", arrays=True, bytewise=' COLLATE "C"')
 
 
 class SqlQueries:

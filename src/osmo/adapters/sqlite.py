@@ -44,10 +44,13 @@ def _index_players_and_games(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE player_games (player_key INTEGER NOT NULL, position INTEGER NOT NULL, "
                  "PRIMARY KEY (player_key, position)) WITHOUT ROWID")
     layouts = {i: len(orjson.loads(ids)) for i, ids in conn.execute("SELECT id, stat_ids FROM layouts")}
-    for position, layout, blob, itemsize in conn.execute(
-            "SELECT position, layout, lines, itemsize FROM game_lines").fetchall():
-        conn.executemany("INSERT INTO player_games VALUES (?, ?)",
-                         [(key, position) for key in packing.keys_of(blob, itemsize, layouts[layout])])
+    after = 0
+    while rows := conn.execute("SELECT position, layout, lines, itemsize FROM game_lines WHERE position > ? "
+                               "ORDER BY position LIMIT 5000", (after,)).fetchall():
+        conn.executemany("INSERT INTO player_games VALUES (?, ?)", [
+            (key, position) for position, layout, blob, itemsize in rows
+            for key in packing.keys_of(blob, itemsize, layouts[layout])])
+        after = rows[-1][0]
 
 
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -97,6 +100,41 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     "ALTER TABLE game_lines ADD COLUMN itemsize INTEGER NOT NULL DEFAULT 8",
     _index_players_and_games,
+    """
+    CREATE TABLE api_keys (
+        name TEXT PRIMARY KEY,
+        prefix TEXT NOT NULL,
+        digest TEXT NOT NULL UNIQUE,
+        scope TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE webhooks (
+        webhook_id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        events TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        cursor INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY,
+        webhook_id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        event_type TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        status INTEGER,
+        error TEXT,
+        delivered_at TEXT NOT NULL
+    );
+    CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
+    CREATE INDEX game_lines_by_finish ON game_lines (finished_at);
+    CREATE INDEX unlocks_by_recorded ON unlocks (recorded_at) WHERE active;
+    """,
 ]
 
 
@@ -197,7 +235,12 @@ class SqliteReadModels(BufferedReadModels):
             self.conn.executemany(self._career_upsert, self._career_records())
             self._dirty.clear()
 
+    def _career_column(self, name: str) -> bool:
+        return any(r[1] == name for r in self.conn.execute("PRAGMA table_info(careers)"))
+
     def players_with_games(self) -> int:
+        if not any(r[1] == "games_played" for r in self.conn.execute("PRAGMA table_info(careers)")):
+            return 0  # no writer has added the career columns yet: nobody has played
         (count,) = self.conn.execute("SELECT count(*) FROM careers WHERE games_played > 0").fetchone()
         return int(count)
 
@@ -218,6 +261,7 @@ class SqliteTransaction:
         self.events = SqliteEventStore(conn)
         self.views = SqliteReadModels(conn, writable, memory)
         self.players = self.careers = self.lines = self.unlocks = self.checkpoints = self.projections = self.views
+        self.keys = self.webhooks = self.boards = self.views
 
 
 class SqliteDatabase:
@@ -325,7 +369,15 @@ class SqliteDatabase:
         self.conn.close()
 
 
+# SQLite's primary result codes for a store that cannot serve: busy or locked (another writer past the
+# timeout), read-only, I/O error, damaged, full, cannot open, not a database.
+STORE_FAULTS = frozenset({5, 6, 8, 10, 11, 13, 14, 26})
+
+
 def _store_fault(error: BaseException) -> bool:
-    """A failure of the database itself (locked, unreachable, damaged), not of osmo's use of it."""
-    return isinstance(error, sqlite3.DatabaseError) and not isinstance(
-        error, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError)
+    """A failure of the database itself (locked, unreachable, damaged), not of osmo's use of it (an SQL or
+    schema mistake is a bug: it must not pass for an unavailable store)."""
+    if not isinstance(error, sqlite3.DatabaseError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in STORE_FAULTS

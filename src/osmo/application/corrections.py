@@ -12,7 +12,7 @@ from osmo.application import voiding
 from osmo.application.lookups import known_award, known_player
 from osmo.application.unit_of_work import UnitOfWork, Writer
 from osmo.domain import events as ev
-from osmo.domain.errors import InvalidInput
+from osmo.domain.errors import InvalidInput, UnknownGame
 from osmo.domain.events import RecordedEvent
 
 MAX_REASON = 500
@@ -38,7 +38,7 @@ def void_game(uow: UnitOfWork, game_id: str, reason: str,
         with uow.write() as writer:
             stream = writer.tx.events.read_stream(ev.game_stream(game_id))
             if not stream:
-                raise InvalidInput(f"no game has the id {game_id!r}")
+                raise UnknownGame(f"no game has the id {game_id!r}")
             if any(e.type == ev.GAME_VOIDED for e in stream):
                 raise InvalidInput(f"game {game_id!r} is already voided")
             appended = writer.append([ev.game_voided(game_id, stream[0].position, reason)])

@@ -339,3 +339,136 @@ class Database(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# -- the service's own roles: API keys, webhooks, leaderboards ----------------------------------------
+# They are not projections of the event log (``Projections.reset`` leaves them alone): keys and webhooks
+# are the operator's configuration, kept in their own tables (see docs/http.md for why not as events).
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    """An API key as stored: never the key itself, only its prefix (to show) and its SHA-256."""
+
+    name: str
+    prefix: str
+    digest: str
+    scope: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+class ApiKeys(Protocol):
+    def add_key(self, row: ApiKeyRow) -> None: ...
+
+    def key_by_digest(self, digest: str) -> ApiKeyRow | None:
+        """The key (active or revoked) whose SHA-256 is ``digest``."""
+        ...
+
+    def key_by_name(self, name: str) -> ApiKeyRow | None: ...
+
+    def api_keys(self) -> list[ApiKeyRow]:
+        """Every key, by name."""
+        ...
+
+    def revoke_key(self, name: str, revoked_at: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRow:
+    """A webhook: where events go, and where its delivery stands. ``cursor`` is the position of the last
+    event handled (delivered, or not wanted); ``lease_owner`` / ``lease_until`` tell which serve process
+    delivers it now; ``attempts`` counts failed tries of the event after the cursor."""
+
+    webhook_id: int
+    url: str
+    secret: str
+    events: tuple[str, ...]  # event types delivered (empty: every type)
+    created_at: str
+    cursor: int
+    attempts: int = 0
+    next_attempt_at: float = 0.0  # unix time
+    lease_owner: str | None = None
+    lease_until: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """One attempt to deliver one event to one webhook."""
+
+    webhook_id: int
+    position: int
+    event_type: str
+    attempt: int
+    status: int | None  # the HTTP status answered (None: no answer)
+    error: str | None
+    delivered_at: str
+
+
+class Webhooks(Protocol):
+    def add_webhook(self, url: str, secret: str, events: Sequence[str], created_at: str, cursor: int) -> int:
+        """Store a webhook that delivers events after ``cursor``; returns its id."""
+        ...
+
+    def webhooks(self) -> list[WebhookRow]: ...
+
+    def remove_webhook(self, webhook_id: int) -> bool:
+        """Remove a webhook and its delivery log; False when there was none."""
+        ...
+
+    def claim_webhook(self, webhook_id: int, owner: str, now: float, lease_until: float) -> bool:
+        """Take (or extend) the lease of a webhook when it is free, expired or already ``owner``'s."""
+        ...
+
+    def advance_webhook(self, webhook_id: int, owner: str, cursor: int, attempts: int, next_attempt_at: float) -> bool:
+        """Move a webhook's cursor and retry state, only while ``owner`` holds its lease."""
+        ...
+
+    def add_delivery(self, row: DeliveryRow, keep: int) -> None:
+        """Log an attempt, keeping the webhook's last ``keep`` attempts."""
+        ...
+
+    def deliveries(self, webhook_id: int, limit: int) -> list[DeliveryRow]:
+        """The webhook's last attempts, newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RankRow:
+    player_id: str
+    name: str
+    value: int
+    rank: int  # 1 + the number of players with a greater value (ties share a rank)
+    row: int  # 0-based place in the board (ties broken by player id)
+
+
+class Leaderboards(Protocol):
+    def career_board(self, stat: str, limit: int, offset: int) -> tuple[list[RankRow], int]:
+        """Players with at least one game ranked by the career stat ``stat`` (a column of the catalog in
+        use), and how many there are."""
+        ...
+
+    def career_row(self, stat: str, player_id: str) -> int | None:
+        """The player's 0-based place on the ``stat`` board (None: not on it)."""
+        ...
+
+    def lines_since(self, finished_at: str) -> LineBlock:
+        """Every line of the games finished at or after ``finished_at`` (an ISO 8601 UTC instant)."""
+        ...
+
+    def recent_unlocks(self, award_id: str | None, limit: int) -> list[UnlockRow]:
+        """The most recently recorded active unlocks (of one award, or of all), newest first."""
+        ...
+
+
+class ServiceTransaction(Transaction, Protocol):
+    """A transaction with the service's roles too (every backend's transactions have them)."""
+
+    @property
+    def keys(self) -> ApiKeys: ...
+
+    @property
+    def webhooks(self) -> Webhooks: ...
+
+    @property
+    def boards(self) -> Leaderboards: ...

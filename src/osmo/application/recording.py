@@ -33,9 +33,15 @@ class Submission:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
+    """A report that is not recorded. ``kind``: invalid (breaks a rule of the format or the catalog),
+    unregistered (names a player nobody registered), or conflict (its game id was recorded with other
+    content). ``index``: the report's place in the input (0-based; -1 when not known)."""
+
     line: int
     game_id: str | None
     error: str
+    kind: str = "invalid"
+    index: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,7 @@ class Checked:
 
     line: int
     game: Game
+    index: int = -1
 
     @property
     def game_id(self) -> str:
@@ -78,15 +85,17 @@ class Checked:
 Outcome = Checked | Rejection
 
 
-def check_submission(submission: Submission, catalog: Catalog, now: datetime | None = None) -> Outcome:
+def check_submission(submission: Submission, catalog: Catalog, now: datetime | None = None,
+                     index: int = -1) -> Outcome:
     """The domain's verdict on one submission (pure: safe to run in worker processes). ``now`` is when
-    the reports were received: a report finished later than that (beyond a small clock skew) is refused."""
+    the reports were received: a report finished later than that (beyond a small clock skew) is refused.
+    ``index`` is the submission's place in its input."""
     if submission.report is None:
-        return Rejection(submission.line, submission.game_id, submission.error or "unreadable")
+        return Rejection(submission.line, submission.game_id, submission.error or "unreadable", index=index)
     try:
-        return Checked(submission.line, check_report(submission.report, catalog, now))
+        return Checked(submission.line, check_report(submission.report, catalog, now), index)
     except InvalidReport as error:
-        return Rejection(submission.line, submission.report.game_id, str(error))
+        return Rejection(submission.line, submission.report.game_id, str(error), index=index)
 
 
 class NoReports(InvalidInput):
@@ -110,7 +119,7 @@ def record_games(
     """
     catalog = uow.catalog()
     now = datetime.now(UTC)
-    return record_checked(uow, catalog, (check_submission(s, catalog, now) for s in submissions),
+    return record_checked(uow, catalog, (check_submission(s, catalog, now, i) for i, s in enumerate(submissions)),
                           skip_invalid=skip_invalid, chunk_size=chunk_size, progress=progress)
 
 
@@ -168,7 +177,8 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome],
         if unknown:
             result.rejected.append(Rejection(candidate.line, candidate.game_id, (
                 f"game {candidate.game_id!r}: player {unknown[0]!r} is not registered"
-                + (f" (nor {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else ""))))
+                + (f" (nor {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else "")),
+                "unregistered", candidate.index))
             continue
         earlier = seen.get(candidate.game_id)
         if earlier is not None:
@@ -177,7 +187,7 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome],
             else:
                 result.rejected.append(Rejection(candidate.line, candidate.game_id, (
                     f"game {candidate.game_id!r} appears again with different content (first at line {earlier.line}): "
-                    + describe_difference(earlier.game, candidate.game))))
+                    + describe_difference(earlier.game, candidate.game)), "conflict", candidate.index))
             continue
         previous = stored.get(ev.game_stream(candidate.game_id))
         if previous is not None:
@@ -187,7 +197,7 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome],
             else:
                 result.rejected.append(Rejection(candidate.line, candidate.game_id, (
                     f"game {candidate.game_id!r} was already recorded with different content: "
-                    + describe_difference(recorded, candidate.game))))
+                    + describe_difference(recorded, candidate.game)), "conflict", candidate.index))
             continue
         seen[candidate.game_id] = candidate
         checked.append(candidate)

@@ -29,6 +29,14 @@ class UnknownAward(InvalidInput):
     """No award has that id."""
 
 
+class UnknownGame(InvalidInput):
+    """No game has that id."""
+
+
+class UnknownStat(InvalidInput):
+    """No stat (or career stat) has that name."""
+
+
 class PlayerExists(InvalidInput):
     """A player with that id or that name is already registered."""
 

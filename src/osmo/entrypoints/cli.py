@@ -17,10 +17,11 @@ from osmo.application import queries
 from osmo.application.play import play_games
 from osmo.application.recording import BatchRejected, RecordResult, record_games
 from osmo.bootstrap import DEFAULT_DB, App, bootstrap
-from osmo.domain.errors import OsmoError
+from osmo.domain.errors import InvalidInput, OsmoError
 from osmo.domain.events import AwardRevoked, AwardUnlocked
 from osmo.entrypoints import render, wire
 from osmo.entrypoints.errors import BAD_INPUT, BUG, outcome
+from osmo.entrypoints.serve import SERVICES
 
 EXIT_NOT_HELD = 1
 EXIT_BAD_INPUT = BAD_INPUT.exit_code
@@ -342,6 +343,64 @@ def revoke(ctx: click.Context, award: str, player: str, reason: str) -> None:
 
     revoke_uc(_app(ctx).uow, award, player, reason)
     click.echo(f"revoked {render.shown(award)} from {render.shown(player)}")
+
+
+# -- services --------------------------------------------------------------------------------------
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"--http must read HOST:PORT (e.g. 127.0.0.1:8000), not {text!r}")
+    return host.strip("[]"), int(port)
+
+
+@cli.command()
+@click.option("--nats", "nats_url", envvar="OSMO_NATS_URL", help="Run the NATS services on this server "
+              "(e.g. nats://127.0.0.1:4222; env OSMO_NATS_URL).")
+@click.option("--only", default=",".join(SERVICES), show_default=True,
+              help="The NATS services to run, comma-separated: " + ", ".join(SERVICES) + ".")
+@click.option("--http", "http_address", envvar="OSMO_HTTP", default="127.0.0.1:8000", show_default=True,
+              help="Where the HTTP API listens, HOST:PORT (env OSMO_HTTP).")
+@click.option("--no-http", is_flag=True, help="Do not start the HTTP server.")
+@click.option("--body-limit", type=click.IntRange(1_000, 100_000_000), default=1_000_000, show_default=True,
+              help="Largest HTTP request body accepted, in bytes.")
+@click.pass_context
+def serve(ctx: click.Context, nats_url: str | None, only: str, http_address: str, no_http: bool,
+          body_limit: int) -> None:
+    """Run osmo as network services: the NATS services and the HTTP API, against --db.
+
+    Several 'osmo serve' processes may run at once against the same store and NATS. Ctrl-C or SIGTERM
+    finishes the work in flight and exits 0."""
+    import asyncio
+
+    from osmo.entrypoints.serve import ServeOptions
+    from osmo.entrypoints.serve import serve as serve_forever
+
+    chosen = frozenset(s.strip() for s in only.split(",") if s.strip())
+    unknown = chosen - set(SERVICES)
+    if unknown:
+        raise InvalidInput(f"--only: unknown service(s) {', '.join(sorted(unknown))} (known: {', '.join(SERVICES)})")
+    if no_http and not nats_url:
+        raise InvalidInput("nothing to serve: give --nats URL, or drop --no-http")
+    options = ServeOptions(nats_url or None, chosen, None if no_http else _address(http_address), body_limit)
+    settings = _app(ctx).settings
+
+    def announce() -> None:
+        parts = ([f"NATS services ({', '.join(sorted(chosen))}) on {nats_url}"] if nats_url else []) + (
+            [f"HTTP on http://{options.http[0]}:{options.http[1]}"] if options.http else [])
+        click.echo("osmo serving " + " and ".join(parts), err=True)
+
+    asyncio.run(serve_forever(lambda: bootstrap(settings.db, settings.catalog_file), options, announce))
+
+
+def _register_admin_commands() -> None:
+    from osmo.entrypoints.cli_admin import keys, webhooks
+
+    cli.add_command(keys)
+    cli.add_command(webhooks)
+
+
+_register_admin_commands()
 
 
 # -- errors to exit codes --------------------------------------------------------------------------

@@ -13,7 +13,9 @@ from osmo.domain.errors import (
     PlayerExists,
     StoreUnavailable,
     UnknownAward,
+    UnknownGame,
     UnknownPlayer,
+    UnknownStat,
 )
 
 
@@ -32,6 +34,8 @@ BUG = Outcome(4, 500, 500)
 TABLE: tuple[tuple[type[BaseException], Outcome], ...] = (
     (UnknownPlayer, Outcome(2, 404, 404)),
     (UnknownAward, Outcome(2, 404, 404)),
+    (UnknownGame, Outcome(2, 404, 404)),
+    (UnknownStat, Outcome(2, 404, 404)),
     (PlayerExists, Outcome(2, 409, 409)),
     (DuplicateConflict, Outcome(2, 409, 409)),
     (BatchRejected, Outcome(2, 422, 400)),

@@ -28,6 +28,7 @@ class PostgresTransaction:
         self.events = PostgresEventStore(conn)
         self.views = PostgresReadModels(conn, database, writable)
         self.players = self.careers = self.lines = self.unlocks = self.checkpoints = self.projections = self.views
+        self.keys = self.webhooks = self.boards = self.views
 
 
 class PostgresDatabase:

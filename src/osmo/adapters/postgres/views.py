@@ -90,6 +90,9 @@ class PostgresReadModels(BufferedReadModels):
                 cursor.executemany(self.dialect.sql(UPSERT_CHECKPOINT), list(self._checkpoints_dirty.items()))
                 self._checkpoints_dirty.clear()
 
+    def _career_column(self, name: str) -> bool:
+        return name in self.columns
+
     def players_with_games(self) -> int:
         if "games_played" not in self.columns:
             return 0

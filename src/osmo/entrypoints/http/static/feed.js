@@ -1,0 +1,38 @@
+// The live feed of unlocks on the home page: follows /v1/events (Server-Sent Events). The browser's
+// EventSource resumes with Last-Event-ID after a dropped connection, so no unlock is missed.
+(function () {
+  "use strict";
+  const feed = document.getElementById("feed");
+  const live = document.getElementById("live");
+  const awards = JSON.parse(document.getElementById("awards-data").textContent);
+  // From the position the page was rendered at: an unlock committed meanwhile is not missed.
+  const source = new EventSource("/v1/events?types=AwardUnlocked,AwardGranted&after=" + feed.dataset.after);
+
+  function add(event) {
+    const data = JSON.parse(event.data).data;
+    const award = awards[data.award_id];
+    const item = document.createElement("li");
+    item.className = "feed-item fresh tier-" + ((award && award.tier) || "none");
+    item.dataset.award = data.award_id;
+    const dot = document.createElement("span");
+    dot.className = "dot";
+    const who = document.createElement("a");
+    who.href = "/players/" + encodeURIComponent(data.player_id);
+    who.textContent = data.player_id;
+    const what = document.createElement("strong");
+    what.textContent = award ? award.name : data.award_id;
+    const when = document.createElement("time");
+    when.dateTime = data.unlocked_at;
+    when.textContent = (data.unlocked_at || "").slice(0, 16).replace("T", " ");
+    item.append(dot, who, " unlocked ", what, when);
+    const empty = feed.querySelector(".empty");
+    if (empty) empty.remove();
+    feed.prepend(item);
+    while (feed.children.length > 50) feed.lastElementChild.remove();
+  }
+
+  source.addEventListener("AwardUnlocked", add);
+  source.addEventListener("AwardGranted", add);
+  source.onopen = function () { live.classList.remove("off"); };
+  source.onerror = function () { live.classList.add("off"); };
+}());

@@ -1,0 +1,73 @@
+"""``osmo serve``: the network entrypoints of one process, started and stopped as a unit.
+
+One event loop runs the NATS services (when a NATS URL is given) and the HTTP server (unless
+``--no-http``) over one ``Store``. SIGINT or SIGTERM sets ``stop``: each entrypoint stops taking new work,
+finishes what it holds (in-flight requests, fetched messages, the batch being recorded), and returns; then
+the store closes and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from osmo.bootstrap import App
+from osmo.entrypoints.runtime import Store
+
+SERVICES = ("player", "game", "achievement", "recorder", "relay")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    nats_url: str | None = None
+    only: frozenset[str] = field(default_factory=lambda: frozenset(SERVICES))
+    http: tuple[str, int] | None = ("127.0.0.1", 8000)
+    body_limit: int = 1_000_000
+
+
+async def serve(open_app: Callable[[], App], options: ServeOptions,
+                ready: Callable[[], None] | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or until an entrypoint fails, which stops the others)."""
+    store = Store(open_app)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with asyncio.TaskGroup() as group:
+            started: list[asyncio.Event] = []
+            if options.nats_url:
+                from osmo.entrypoints.nats_services import run_nats
+
+                nats_ready = asyncio.Event()
+                started.append(nats_ready)
+                group.create_task(_until_stopped(run_nats(store, options.nats_url, options.only, stop, nats_ready),
+                                                 stop))
+            if options.http is not None:
+                from osmo.entrypoints.http.server import run_http
+
+                http_ready = asyncio.Event()
+                started.append(http_ready)
+                host, port = options.http
+                group.create_task(_until_stopped(run_http(store, host, port, options, stop, http_ready), stop))
+            for event in started:
+                await event.wait()
+            if ready is not None:
+                ready()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(store.close)
+
+
+async def _until_stopped(entrypoint: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
+    """Run an entrypoint; if it ends (or fails) before ``stop``, stop the others too."""
+    try:
+        await entrypoint
+    finally:
+        stop.set()

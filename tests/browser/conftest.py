@@ -1,0 +1,81 @@
+"""A real ``osmo serve`` process and Debian's chromium driven by playwright (no browser download)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from osmo.application.api_keys import create_key
+from osmo.application.players import register_seed_players
+from osmo.bootstrap import bootstrap
+from tests.http.conftest import free_port
+
+CHROMIUM = os.environ.get("OSMO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OSMO = str(Path(sys.executable).with_name("osmo"))
+
+
+@dataclass
+class Served:
+    url: str
+    db: str
+    key: str
+
+
+def serve(db: str) -> Iterator[Served]:
+    """``osmo serve`` on a free port over ``db`` (seed players and a report key added), stopped with SIGTERM."""
+    app = bootstrap(db)
+    try:
+        register_seed_players(app.uow)
+        _, key = create_key(app.uow, "browser-test", "admin")
+    finally:
+        app.close()
+    port = free_port()
+    process = subprocess.Popen([OSMO, "--db", db, "serve", "--http", f"127.0.0.1:{port}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"osmo serve did not start: {process.stderr.read() if process.stderr else ''!r}")
+            time.sleep(0.1)
+        yield Served(url, db, key)
+    finally:
+        process.terminate()
+        code = process.wait(20)
+        if process.stderr:
+            process.stderr.close()
+    assert code == 0, f"osmo serve exited {code} on SIGTERM"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    yield from serve(str(tmp_path / "osmo.db"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
