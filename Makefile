@@ -42,6 +42,7 @@ bench-smoke: $(BIN)/.installed-dev
 	$(BIN)/python benchmarks/postgres.py --games 2000
 	$(BIN)/python benchmarks/void.py --games 2000
 	$(BIN)/python benchmarks/http.py --smoke
+	$(BIN)/python benchmarks/nats.py --reports 200
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

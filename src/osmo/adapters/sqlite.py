@@ -341,7 +341,7 @@ class SqliteDatabase:
 
     def follow(self, after: int = 0, *, batch: int = 500, wait: float = 1.0, until: int | None = None,
                idle: float | None = None, stop: Callable[[], bool] | None = None,
-               poll: float = 0.05) -> Iterator[RecordedEvent]:
+               poll: float = 0.01) -> Iterator[RecordedEvent]:
         """Committed events with ``position > after`` in global order, as they come: reads forward
         ``batch`` at a time and, once caught up, polls every ``poll`` seconds (SQLite has no
         notifications; ``wait`` is accepted for the port's sake). Positions are assigned under the write

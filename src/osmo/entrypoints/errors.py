@@ -29,6 +29,7 @@ class Outcome:
 BAD_INPUT = Outcome(2, 400, 400)
 UNAVAILABLE = Outcome(3, 503, 503)
 BUG = Outcome(4, 500, 500)
+CONFLICT = Outcome(2, 409, 409)
 
 # Most specific first: the first class the error is an instance of decides.
 TABLE: tuple[tuple[type[BaseException], Outcome], ...] = (
@@ -36,8 +37,8 @@ TABLE: tuple[tuple[type[BaseException], Outcome], ...] = (
     (UnknownAward, Outcome(2, 404, 404)),
     (UnknownGame, Outcome(2, 404, 404)),
     (UnknownStat, Outcome(2, 404, 404)),
-    (PlayerExists, Outcome(2, 409, 409)),
-    (DuplicateConflict, Outcome(2, 409, 409)),
+    (PlayerExists, CONFLICT),
+    (DuplicateConflict, CONFLICT),
     (BatchRejected, Outcome(2, 422, 400)),
     (InvalidInput, BAD_INPUT),
     (StoreUnavailable, UNAVAILABLE),
@@ -46,7 +47,10 @@ TABLE: tuple[tuple[type[BaseException], Outcome], ...] = (
 
 
 def outcome(error: BaseException) -> Outcome:
-    """What ``error`` means to a caller; anything osmo did not raise on purpose is a bug."""
+    """What ``error`` means to a caller; anything osmo did not raise on purpose is a bug. A batch rejected
+    only because its game ids were recorded before with other content is a conflict."""
+    if isinstance(error, BatchRejected) and all(r.kind == "conflict" for r in error.rejected):
+        return CONFLICT
     for kind, result in TABLE:
         if isinstance(error, kind):
             return result

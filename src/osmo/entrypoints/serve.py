@@ -32,6 +32,15 @@ class ServeOptions:
 async def serve(open_app: Callable[[], App], options: ServeOptions,
                 ready: Callable[[], None] | None = None) -> None:
     """Run until SIGINT/SIGTERM (or until an entrypoint fails, which stops the others)."""
+    try:
+        await _serve(open_app, options, ready)
+    except ExceptionGroup as group:  # the TaskGroup's: one failure is reported as itself
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
+async def _serve(open_app: Callable[[], App], options: ServeOptions, ready: Callable[[], None] | None) -> None:
     store = Store(open_app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
