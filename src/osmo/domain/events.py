@@ -117,6 +117,11 @@ class GameRecorded(Event):
     def player_ids(self) -> list[str]:
         return [line["player_id"] for team in self.teams for line in team]
 
+    @staticmethod
+    def player_ids_of(data: Mapping[str, Any]) -> list[str]:
+        """The players of a stored GameRecorded payload, without building the event."""
+        return [line["player_id"] for team in data["teams"] for line in team]
+
 
 @dataclass(frozen=True, slots=True)
 class GameVoided(Event):
