@@ -57,7 +57,7 @@ def _grouped_cummax(values: Ints, group: Ints, groups: int) -> Ints:
     """Cumulative maximum within each group of consecutive rows (values >= 0, groups numbered in order)."""
     span = int(values.max(initial=0)) + 1
     offset = group * span
-    return np.maximum.accumulate(values + offset) - offset  # type: ignore[no-any-return]
+    return np.maximum.accumulate(values + offset) - offset
 
 
 def fold_block(events: Sequence[RecordedEvent], catalog: Catalog, careers: Mapping[str, Career]
