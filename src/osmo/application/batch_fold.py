@@ -110,7 +110,8 @@ def fold_block(events: Sequence[RecordedEvent], catalog: Catalog, careers: Mappi
     career[:, 4] = np.maximum(start_prior[:, 4], _grouped_cummax(streak, group, groups))
     career[:, base:base + s] = start_prior[:, base:base + s] + grouped_cumsum(v_sorted)
     for j in range(s):
-        career[:, base + s + j] = np.maximum(start_prior[:, base + s + j], _grouped_cummax(v_sorted[:, j], group, groups))
+        best = _grouped_cummax(v_sorted[:, j], group, groups)
+        career[:, base + s + j] = np.maximum(start_prior[:, base + s + j], best)
 
     line_career = np.empty_like(career)
     line_career[order] = career

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -129,13 +129,17 @@ def record_games(
                           checking=checking, checked=checked)
 
 
+Spooled = tuple[int, dict[str, Any]]
+"""A checked game waiting to be written: its line, and its stored form (``Game.to_data``)."""
+
+
 class Spool(Protocol):
     """Where checked games wait between the check of the whole input and the writes (bounded memory:
     a temporary file in the CLI; a list by default). Chunks come back in the order they were added."""
 
-    def add(self, chunk: list[Checked]) -> None: ...
+    def add(self, chunk: list[Spooled]) -> None: ...
 
-    def chunks(self) -> Iterator[list[Checked]]: ...
+    def chunks(self) -> Iterator[list[Spooled]]: ...
 
     def close(self) -> None: ...
 
@@ -144,12 +148,12 @@ class ListSpool:
     """A Spool in memory."""
 
     def __init__(self) -> None:
-        self._chunks: list[list[Checked]] = []
+        self._chunks: list[list[Spooled]] = []
 
-    def add(self, chunk: list[Checked]) -> None:
+    def add(self, chunk: list[Spooled]) -> None:
         self._chunks.append(chunk)
 
-    def chunks(self) -> Iterator[list[Checked]]:
+    def chunks(self) -> Iterator[list[Spooled]]:
         yield from self._chunks
 
     def close(self) -> None:
@@ -197,7 +201,7 @@ def record_checked(
     return result
 
 
-def _kept(spool: Spool, dropped: set[int]) -> Iterator[Checked]:
+def _kept(spool: Spool, dropped: set[int]) -> Iterator[Spooled]:
     """The spooled games in order, but those ``dropped`` (by ordinal)."""
     ordinal = 0
     for chunk in spool.chunks():
@@ -208,14 +212,12 @@ def _kept(spool: Spool, dropped: set[int]) -> Iterator[Checked]:
         ordinal += len(chunk)
 
 
-def _write_all(uow: UnitOfWork, catalog: Catalog, games: Iterable[Checked], result: RecordResult,
+def _write_all(uow: UnitOfWork, catalog: Catalog, games: Iterable[Spooled], result: RecordResult,
                chunk_size: int, progress: Callable[[int], None] | None) -> None:
-    stat_ids = catalog.stat_ids  # the order of the checked games' values
     for chunk in _chunked(games, chunk_size):
         with uow.write() as writer:
             fresh = _drop_recorded(writer.tx, chunk, catalog, result)
-            appended = writer.append(
-                [ev.game_recorded(c.game.to_data(stat_ids), writer.catalog.version) for c in fresh])
+            appended = writer.append([ev.game_recorded(data, writer.catalog.version) for _, data in fresh])
         for event in appended:
             if event.type == ev.GAME_RECORDED:
                 result.recorded += 1
@@ -265,7 +267,7 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome], r
         with uow.read() as reader:
             registered = reader.tx.players.registered(p for c in candidates for p in c.game.player_ids)
             stored = reader.tx.events.first_events(ev.game_stream(c.game_id) for c in candidates)
-        kept: list[Checked] = []
+        kept: list[Spooled] = []
         for candidate in candidates:
             ordinal += 1
             unknown = [p for p in candidate.game.player_ids if p not in registered]
@@ -284,20 +286,20 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome], r
                         f"game {candidate.game_id!r} was already recorded with different content: "
                         + describe_difference(recorded, candidate.game)))))
                 continue
-            kept.append(candidate)
+            kept.append((candidate.line, candidate.game.to_data(stat_ids)))
             spooled.hashes.append(hash(candidate.game_id))
             spool_lines.append(ordinal)
         if kept:
             spool.add(kept)
             spooled.count += len(kept)
-    _find_repeats(spool, spooled, spool_lines, result, later)
+    _find_repeats(spool, spooled, spool_lines, result, later, stat_ids)
     later.sort(key=lambda item: item[0])
     result.rejected.extend(rejection for _, rejection in later)
     return spooled
 
 
 def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], result: RecordResult,
-                  later: list[tuple[int, Rejection]]) -> None:
+                  later: list[tuple[int, Rejection]], stat_ids: Sequence[str]) -> None:
     """Games of the input that repeat an earlier one (the same game id): a duplicate when the content is the
     same, else rejected naming the first field that differs. Only games whose id hash repeats are read
     back from the spool; the first of each game id is kept."""
@@ -311,41 +313,43 @@ def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], result:
     suspects = set(np.flatnonzero(repeated).tolist())
     if not suspects:
         return
-    first: dict[str, tuple[int, Checked]] = {}
+    first: dict[str, tuple[int, Game]] = {}
     index = 0
     for chunk in spool.chunks():
-        for candidate in chunk:
+        for line, data in chunk:
             if index in suspects:
-                earlier = first.get(candidate.game_id)
+                game = game_from_data(data, stat_ids)
+                earlier = first.get(game.game_id)
                 if earlier is None:
-                    first[candidate.game_id] = (index, candidate)
+                    first[game.game_id] = (line, game)
                 else:
                     spooled.dropped.add(index)
-                    if earlier[1].game == candidate.game:
+                    if earlier[1] == game:
                         result.duplicates += 1
                     else:
-                        later.append((ordinals[index], Rejection(candidate.line, candidate.game_id, (
-                            f"game {candidate.game_id!r} appears again with different content (first at line "
-                            f"{earlier[1].line}): " + describe_difference(earlier[1].game, candidate.game)))))
+                        later.append((ordinals[index], Rejection(line, game.game_id, (
+                            f"game {game.game_id!r} appears again with different content (first at line "
+                            f"{earlier[0]}): " + describe_difference(earlier[1], game)))))
             index += 1
 
 
-def _drop_recorded(tx: Transaction, chunk: list[Checked], catalog: Catalog, result: RecordResult) -> list[Checked]:
+def _drop_recorded(tx: Transaction, chunk: list[Spooled], catalog: Catalog, result: RecordResult) -> list[Spooled]:
     """Games recorded by a concurrent writer since the check: duplicates if identical, else a conflict."""
-    stored = tx.events.first_events(ev.game_stream(c.game_id) for c in chunk)
+    stored = tx.events.first_events(ev.game_stream(data["game_id"]) for _, data in chunk)
     if not stored:
         return chunk
     fresh = []
-    for candidate in chunk:
-        previous = stored.get(ev.game_stream(candidate.game_id))
+    for line, data in chunk:
+        previous = stored.get(ev.game_stream(data["game_id"]))
         if previous is None:
-            fresh.append(candidate)
+            fresh.append((line, data))
         else:
             recorded = game_from_data(previous.data, catalog.stat_ids)
-            if recorded == candidate.game:
+            candidate = game_from_data(data, catalog.stat_ids)
+            if recorded == candidate:
                 result.duplicates += 1
                 continue
             raise DuplicateConflict(
-                f"line {candidate.line}: game {candidate.game_id!r} was recorded concurrently with different "
-                f"content: {describe_difference(recorded, candidate.game)}")
+                f"line {line}: game {candidate.game_id!r} was recorded concurrently with different "
+                f"content: {describe_difference(recorded, candidate)}")
     return fresh
