@@ -27,7 +27,7 @@ SAFE = 2**52  # careers and stats below this keep every sum and offset of a run 
 
 def block_lines(events: Sequence[RecordedEvent], stat_ids: Sequence[str]
                 ) -> tuple[list[str], list[int], list[int], list[int]] | None:
-    """``(player_ids, teams, won, flat values)`` of the runs's lines in recorded order, or None when a game
+    """``(player_ids, teams, won, flat values)`` of the run's lines in recorded order, or None when a game
     was recorded with other stats than ``stat_ids`` (the caller then folds game by game)."""
     player_ids: list[str] = []
     teams: list[int] = []
@@ -53,7 +53,7 @@ def block_lines(events: Sequence[RecordedEvent], stat_ids: Sequence[str]
     return player_ids, teams, won, flat
 
 
-def _grouped_cummax(values: Ints, group: Ints, groups: int) -> Ints:
+def _grouped_cummax(values: Ints, group: Ints) -> Ints:
     """Cumulative maximum within each group of consecutive rows (values >= 0, groups numbered in order)."""
     span = int(values.max(initial=0)) + 1
     offset = group * span
@@ -106,11 +106,10 @@ def fold_block(events: Sequence[RecordedEvent], catalog: Catalog, careers: Mappi
     streak = np.where(w_sorted == 1,
                       np.where(last_loss >= group_start, k - last_loss, start_prior[:, 3] + (k - group_start) + 1), 0)
     career[:, 3] = streak
-    groups = int(group[-1]) + 1 if n else 0
-    career[:, 4] = np.maximum(start_prior[:, 4], _grouped_cummax(streak, group, groups))
+    career[:, 4] = np.maximum(start_prior[:, 4], _grouped_cummax(streak, group))
     career[:, base:base + s] = start_prior[:, base:base + s] + grouped_cumsum(v_sorted)
     for j in range(s):
-        best = _grouped_cummax(v_sorted[:, j], group, groups)
+        best = _grouped_cummax(v_sorted[:, j], group)
         career[:, base + s + j] = np.maximum(start_prior[:, base + s + j], best)
 
     line_career = np.empty_like(career)
