@@ -6,6 +6,11 @@ latency of appending one game per transaction.
 
     python benchmarks/ingest.py                  # 100,000 games
     python benchmarks/ingest.py --games 2000     # smoke run
+    python benchmarks/ingest.py --big-reports /tmp/osmo-1m.jsonl   # + peak RSS of 1,000,000 reports
+
+The table gives each method against the raw append and against eventsourcing, then the issue's targets
+(osmo record >= 1.0x eventsourcing, >= 1/3 of raw, >= 12,000 games/s); `memory` records the reports with
+peak RSS, then re-records them (all duplicates).
 """
 
 from __future__ import annotations
@@ -208,6 +213,51 @@ def osmo_record_seconds(executable: Path, reports: Path, db: Path, games: int, s
     return elapsed
 
 
+def osmo_record_rusage(executable: Path, reports: Path, db: Path, synchronous: str
+                       ) -> tuple[float, int, dict[str, Any]]:
+    """Seconds, peak RSS (bytes) and the --json summary of one `osmo record` of `reports` into `db`."""
+    environment = {**os.environ, "OSMO_SQLITE_SYNCHRONOUS": synchronous}
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen([str(executable), "--db", str(db), "record", str(reports), "--json"],
+                                   stdout=out, stderr=subprocess.DEVNULL, env=environment)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        output = out.read()
+    if process.returncode != 0:
+        raise MethodFailed(f"`osmo record` exited {process.returncode}")
+    summary = orjson.loads(output)
+    summary["unlocked"] = len(summary.get("unlocked", []))
+    return elapsed, usage.ru_maxrss * 1024, summary
+
+
+def measure_memory_of(run: Run, reports: Path, games: int) -> list[Outcome]:
+    """Recording `reports` on a fresh store, then again (every report a duplicate): time and peak RSS."""
+    if not run.osmo.exists():
+        raise MethodUnavailable(f"no console script at {run.osmo}")
+    db = run.workdir / "memory.db"
+    try:
+        _run_osmo(run.osmo, db, run.synchronous, "init")
+        first, first_rss, summary = osmo_record_rusage(run.osmo, reports, db, run.synchronous)
+        if summary.get("recorded") != games:
+            raise MethodFailed(f"recorded {summary.get('recorded')} of {games}")
+        again, again_rss, summary = osmo_record_rusage(run.osmo, reports, db, run.synchronous)
+        if summary.get("duplicates") != games:
+            raise MethodFailed(f"re-record found {summary.get('duplicates')} duplicates of {games}")
+    finally:
+        remove_database(db)
+    mib = 2**20
+    return [
+        Outcome(f"osmo record, {games:,} reports", games, games / first,
+                note=f"peak RSS {first_rss / mib:,.0f} MiB, {first:.1f} s, "
+                     f"input {reports.stat().st_size / mib:,.0f} MiB"),
+        Outcome(f"osmo re-record (all duplicates), {games:,}", games, games / again,
+                note=f"peak RSS {again_rss / mib:,.0f} MiB, {again:.1f} s ({again / first:.2f}x the first record)"),
+    ]
+
+
 # --- orchestration -------------------------------------------------------------------------------
 
 
@@ -220,6 +270,7 @@ class Run:
     repeat: int
     latency_games: int
     osmo: Path
+    big_reports: Path | None = None
 
 
 def best_on_fresh_databases(run: Run, name: str, timed: Callable[[Path], float]) -> float:
@@ -287,14 +338,14 @@ def _osmo_in_process(db: Path, synchronous: str) -> Any:
 
 def measure_osmo_latency(run: Run) -> Outcome:
     """osmo's own path for one game per transaction: parse, check, append, project, evaluate, commit."""
-    from osmo.adapters.report_json import ReportParser
+    from osmo.adapters.report_fast import FastReportParser
     from osmo.application.recording import check_submission, record_checked
 
     db = run.workdir / "osmo-latency.db"
     try:
         app = _osmo_in_process(db, run.synchronous)
         catalog = app.uow.catalog()
-        parser = ReportParser(catalog)
+        parser = FastReportParser(catalog, datetime.now(UTC))
 
         def append_one(line: str) -> None:
             outcome = check_submission(parser.parse_one(line, 1), catalog)
@@ -356,28 +407,40 @@ def measure_phases(run: Run) -> Outcome:
     return Outcome("osmo phases (1 process)", run.games, run.games / total, note=f"per game: {breakdown}")
 
 
-METHODS: dict[str, tuple[str, Callable[[Run], Outcome]]] = {
+def measure_memory(run: Run) -> list[Outcome]:
+    """Peak RSS and time of recording the run's reports and re-recording them (all duplicates), and the
+    same for `--big-reports` (generated once if missing: `--big-games`, default 1,000,000)."""
+    outcomes = measure_memory_of(run, run.reports, run.games)
+    if run.big_reports is not None:
+        outcomes += measure_memory_of(run, run.big_reports, count_lines(run.big_reports))
+    return outcomes
+
+
+METHODS: dict[str, tuple[str, Callable[[Run], Outcome | list[Outcome]]]] = {
     "raw": ("raw SQLite append", measure_raw),
     "eventsourcing": ("eventsourcing (SQLite)", measure_eventsourcing),
     "osmo": ("osmo record (CLI)", measure_osmo),
     "latency": ("raw SQLite append, 1 game/txn", measure_latency),
     "osmo-latency": ("osmo, 1 game/txn", measure_osmo_latency),
     "phases": ("osmo phases (1 process)", measure_phases),
+    "memory": ("osmo record: peak RSS, duplicates", measure_memory),
 }
 
 
-def measure(method: str, run: Run) -> Outcome:
+def measure(method: str, run: Run) -> list[Outcome]:
     label, measure_method = METHODS[method]
     progress(f"{method}: measuring ...")
     try:
-        outcome = measure_method(run)
+        measured = measure_method(run)
+        outcomes = measured if isinstance(measured, list) else [measured]
     except MethodUnavailable as error:
-        outcome = Outcome(label, run.games, note=f"not available ({error})")
+        outcomes = [Outcome(label, run.games, note=f"not available ({error})")]
     except MethodFailed as error:
-        outcome = Outcome(label, run.games, note=f"failed ({error})")
-    figure = f"{outcome.games_per_s:,.0f} games/s" if outcome.games_per_s else outcome.note
-    progress(f"{method}: {figure}")
-    return outcome
+        outcomes = [Outcome(label, run.games, note=f"failed ({error})")]
+    for outcome in outcomes:
+        figure = f"{outcome.games_per_s:,.0f} games/s" if outcome.games_per_s else ""
+        progress(f"{method}: {outcome.method}: {figure} {outcome.note}")
+    return outcomes
 
 
 # --- reports and output ----------------------------------------------------------------------------
@@ -406,25 +469,44 @@ def _ratio(value: float | None, baseline: float | None) -> float | None:
     return value / baseline if value and baseline else None
 
 
+def targets(outcomes: list[Outcome]) -> str:
+    """The issue's SQLite targets, from this run: osmo record >= 1.0x eventsourcing and >= 1/3 of raw."""
+    rate = {o.method: o.games_per_s for o in outcomes}
+    osmo, es, raw = rate.get(METHODS["osmo"][0]), rate.get(METHODS["eventsourcing"][0]), rate.get(METHODS["raw"][0])
+    if not osmo:
+        return ""
+    lines = ["targets (osmo record, same run):"]
+    if es:
+        verdict = "met" if osmo >= es else "MISSED"
+        lines.append(f"  vs eventsourcing: {osmo / es:.2f}x (target >= 1.00x): {verdict}")
+    if raw:
+        verdict = "met" if 3 * osmo >= raw else "MISSED"
+        lines.append(f"  vs raw executemany: {osmo / raw:.2f} (target >= 0.33): {verdict}")
+    lines.append(f"  floor 12,000 games/s: {osmo:,.0f} {'met' if osmo >= 12_000 else 'MISSED'}")
+    return "\n".join(lines) + "\n\n"
+
+
 def render_table(outcomes: list[Outcome], machine: dict[str, str]) -> str:
     baseline = next((o.games_per_s for o in outcomes if o.method == METHODS["raw"][0]), None)
+    es = next((o.games_per_s for o in outcomes if o.method == METHODS["eventsourcing"][0]), None)
     rows = [
         [
             outcome.method,
             f"{outcome.games:,}",
             _optional(outcome.games_per_s, ",.0f"),
             _optional(_ratio(outcome.games_per_s, baseline), ".2f"),
+            _optional(_ratio(outcome.games_per_s, es), ".2f"),
             _optional(outcome.p50_ms, ".3f"),
             _optional(outcome.p99_ms, ".3f"),
             outcome.note,
         ]
         for outcome in outcomes
     ]
-    headers = ["method", "games", "games/s", "vs raw", "p50 ms", "p99 ms", "notes"]
-    table = format_table(headers, rows, right_aligned={1, 2, 3, 4, 5})
+    headers = ["method", "games", "games/s", "vs raw", "vs es", "p50 ms", "p99 ms", "notes"]
+    table = format_table(headers, rows, right_aligned={1, 2, 3, 4, 5, 6})
     width = max(map(len, machine))
     details = "\n".join(f"{key.ljust(width)}  {value}" for key, value in machine.items())
-    return f"{table}\n\n{details}"
+    return f"{table}\n\n{targets(outcomes)}{details}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -441,6 +523,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="where the temporary databases go (default: system temp)")
     parser.add_argument("--osmo", type=Path, default=Path(sys.executable).with_name("osmo"), help="osmo console script")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    parser.add_argument("--big-reports", type=Path,
+                        help="a large JSON Lines file for the memory method (generated there once if missing)")
+    parser.add_argument("--big-games", type=at_least(2), default=1_000_000,
+                        help="reports in --big-reports if generated")
     return parser.parse_args(argv)
 
 
@@ -467,8 +553,10 @@ def main(argv: list[str] | None = None) -> int:
             repeat=args.repeat,
             latency_games=min(args.latency_games, games),
             osmo=args.osmo,
+            big_reports=prepare_reports(args.big_reports, args.big_games, args.seed, workdir)[0]
+            if args.big_reports is not None and "memory" in args.methods else None,
         )
-        outcomes = [measure(method, run) for method in args.methods]
+        outcomes = [outcome for method in args.methods for outcome in measure(method, run)]
         machine = machine_info(workdir, args.synchronous)
     if args.json:
         settings = {

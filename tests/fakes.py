@@ -28,6 +28,7 @@ import orjson
 from osmo.application.ports import (
     ApiKeyRow,
     DeliveryRow,
+    GameBlock,
     GameLineRow,
     LineBlock,
     PlayerRow,
@@ -355,6 +356,17 @@ class FakeReadModels(FakeServiceViews):
 
     def game_lines(self, position: int) -> list[GameLineRow]:
         return self._buffer.get(position, [])
+
+    def add_game_block(self, block: GameBlock) -> None:
+        for rows in block.game_rows():
+            self.add_game_lines(rows)
+        self._block = block
+
+    def game_block(self, position: int) -> GameBlock | None:
+        block = getattr(self, "_block", None)
+        if block is not None and block.positions[0] <= position <= block.positions[-1]:
+            return block
+        return None
 
     def _stored_lines(self, rows: Sequence[GameLineRow]) -> tuple[_Line, ...]:
         catalog = self._layout()

@@ -4,16 +4,18 @@ work with the projectors and the award policy. Nothing else opens a database or 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
+from typing import BinaryIO
 
 from osmo.adapters.catalog_files import load_catalog
 from osmo.application.award_policy import AwardPolicy
 from osmo.application.play import Simulate
 from osmo.application.ports import Database
 from osmo.application.projections import CareersProjection, PlayersProjection, UnlocksProjection, projectors
-from osmo.application.recording import Submission
+from osmo.application.recording import Spool, Submission
 from osmo.application.subscribers import Subscriber
 from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain.catalog import Catalog
@@ -108,6 +110,20 @@ class App:
         from osmo.adapters.report_json import ReportParser
 
         return list(ReportParser(self.uow.catalog()).parse(content))
+
+    def stream_reports(self, file: BinaryIO, progress: Callable[[int], None] | None = None) -> Iterator[Submission]:
+        """The reports of an input file, read as it goes for JSON Lines (``progress(n)``: bytes read), on the
+        fast reader (whose clock is taken now, before the recording's)."""
+        from osmo.adapters.report_fast import FastReportParser, stream_submissions
+
+        parser = FastReportParser(self.uow.catalog(), datetime.now(UTC))
+        return stream_submissions(file, parser, progress)
+
+    def spool(self) -> Spool:
+        """Where recording keeps checked games until they are written: a temporary file."""
+        from osmo.adapters.spool import FileSpool
+
+        return FileSpool()
 
     def load_catalog_file(self, path: str) -> Catalog:
         return load_catalog(path)

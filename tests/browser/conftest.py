@@ -69,10 +69,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
     yield from serve(str(tmp_path / "osmo.db"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One headless Chromium per test module (playwright's sync API runs an event loop on this thread
+    while it is open: closing it with the module leaves later asyncio tests their own loop)."""
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install -y chromium)")
+        pytest.fail(f"no chromium at {CHROMIUM}: `make test` installs it (apt-get install -y chromium)",
+                    pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

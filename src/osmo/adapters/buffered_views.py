@@ -16,6 +16,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime
 
+import numpy as np
 import orjson
 
 from osmo.adapters import packing
@@ -23,6 +24,7 @@ from osmo.adapters.sql_dialect import Row, SqlQueries
 from osmo.application.ports import (
     ApiKeyRow,
     DeliveryRow,
+    GameBlock,
     GameLineRow,
     LineBlock,
     PlayerRow,
@@ -227,6 +229,8 @@ class BufferedReadModels(ServiceQueries, ABC):
         self._held = caches.held
         self._dirty: dict[str, int] = {}
         self._lines: dict[int, list[GameLineRow]] = {}
+        self._blocks: list[GameBlock] = []  # folded at once, packed at flush (after ``_lines``: later games)
+        self._last_block: GameBlock | None = None
         self._career_select = ""
         self._career_upsert = ""
 
@@ -360,7 +364,40 @@ class BufferedReadModels(ServiceQueries, ABC):
             self._lines[rows[0].position] = list(rows)
 
     def game_lines(self, position: int) -> list[GameLineRow]:
+        block = self.game_block(position)
+        if block is not None:
+            return block.game_rows()[block.positions.index(position)]
         return self._lines.get(position, [])
+
+    def add_game_block(self, block: GameBlock) -> None:
+        if self._lines:
+            self.flush()  # keep rows in position order
+        self._blocks.append(block)
+        self._last_block = block
+
+    def game_block(self, position: int) -> GameBlock | None:
+        block = self._last_block
+        if block is not None and block.positions[0] <= position <= block.positions[-1]:
+            return block
+        return None
+
+    def _block_records(self) -> tuple[list[Row], list[tuple[int, int]]]:
+        """The buffered blocks as ``game_lines`` rows and ``(player key, position)`` pairs; each game is
+        packed as ``packing.pack`` packs it (int32 when every value of the game fits, else int64)."""
+        records: list[Row] = []
+        pairs: list[tuple[int, int]] = []
+        layout = self.layout
+        key = self._key
+        for block in self._blocks:
+            keys = np.fromiter(map(key, block.player_ids), dtype=np.int64, count=len(block))
+            matrix = np.column_stack([keys, block.teams, block.game, block.career])
+            blobs = packing.pack_games(matrix, block.starts)
+            records.extend((position, game_id, finished_at, layout, blob, itemsize) for position, game_id, finished_at,
+                           (blob, itemsize) in zip(block.positions, block.game_ids, block.finished_at, blobs,
+                                                   strict=True))
+            pairs.extend(zip(keys.tolist(), block.line_positions().tolist(), strict=True))
+        self._blocks.clear()
+        return records, pairs
 
     def _game_line_records(self) -> list[Row]:
         """The buffered games as ``game_lines`` rows (columns in ``GAME_COLUMNS`` order)."""
@@ -373,6 +410,17 @@ class BufferedReadModels(ServiceQueries, ABC):
         """``(player key, position)`` of the buffered lines, for the ``player_games`` index."""
         key = self._key
         return [(key(r.player_id), position) for position, rows in self._lines.items() for r in rows]
+
+    def _pending_games(self) -> tuple[list[Row], list[tuple[int, int]]]:
+        """Every buffered game (lines, then blocks) as ``game_lines`` rows and ``player_games`` pairs; empties
+        the buffers."""
+        records, pairs = self._game_line_records(), self._player_game_records()
+        self._lines.clear()
+        if self._blocks:
+            more, more_pairs = self._block_records()
+            records += more
+            pairs += more_pairs
+        return records, pairs
 
     def _career_records(self) -> list[Row]:
         """The careers changed since the last flush, as ``careers`` rows: player_id, position, *career."""
@@ -502,3 +550,5 @@ class BufferedReadModels(ServiceQueries, ABC):
         self._caches.forget()
         self._dirty.clear()
         self._lines.clear()
+        self._blocks.clear()
+        self._last_block = None

@@ -40,6 +40,34 @@ def pack(records: Sequence[Record]) -> tuple[bytes, int]:
         return array("q", flat).tobytes(), 8
 
 
+INT32 = (-(2**31), 2**31 - 1)
+
+
+def pack_games(matrix: npt.NDArray[np.int64], starts: npt.NDArray[np.int64]) -> list[tuple[bytes, int]]:
+    """Records of consecutive games at once (rows ``starts[i]:starts[i + 1]`` of ``matrix`` are game ``i``,
+    each row ``key, team, game..., career...``), each game packed exactly as ``pack`` packs it."""
+    games = len(starts) - 1
+    if games <= 0:
+        return []
+    fits_line = ((matrix >= INT32[0]) & (matrix <= INT32[1])).all(axis=1)
+    fits = np.logical_and.reduceat(fits_line, starts[:-1]) if len(matrix) else np.ones(games, dtype=np.bool_)
+    bounds = starts.tolist()
+    row = matrix.shape[1]
+    narrow = matrix.astype(np.int32).tobytes() if fits.all() else None
+    wide = None if narrow is not None else matrix.tobytes()
+    packed: list[tuple[bytes, int]] = []
+    for g, fit in enumerate(fits.tolist()):
+        a, b = bounds[g], bounds[g + 1]
+        if narrow is not None:
+            packed.append((narrow[a * row * 4:b * row * 4], 4))
+        elif fit:
+            packed.append((matrix[a:b].astype(np.int32).tobytes(), 4))
+        else:
+            assert wide is not None
+            packed.append((wide[a * row * 8:b * row * 8], 8))
+    return packed
+
+
 def _columns(stored: Sequence[str], catalog: Catalog) -> tuple[list[int], list[int]]:
     """Source column of every current game and career name in a record of the stored layout (-1: absent)."""
     n = len(stored)

@@ -227,10 +227,10 @@ class SqliteReadModels(BufferedReadModels):
         self.conn.execute(UPSERT_CHECKPOINT, (name, position))
 
     def flush(self) -> None:
-        if self._lines:
-            self.conn.executemany("INSERT INTO game_lines VALUES (?, ?, ?, ?, ?, ?)", self._game_line_records())
-            self.conn.executemany("INSERT INTO player_games VALUES (?, ?)", self._player_game_records())
-            self._lines.clear()
+        if self._lines or self._blocks:
+            records, pairs = self._pending_games()
+            self.conn.executemany("INSERT INTO game_lines VALUES (?, ?, ?, ?, ?, ?)", records)
+            self.conn.executemany("INSERT INTO player_games VALUES (?, ?)", pairs)
         if self._dirty:
             self.conn.executemany(self._career_upsert, self._career_records())
             self._dirty.clear()

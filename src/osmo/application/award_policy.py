@@ -6,7 +6,10 @@ it checks again the awards the voided game touched. It is never replayed: its de
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from osmo.application import voiding
+from osmo.application.batch_awards import first_unlocks
 from osmo.application.ports import Transaction
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
@@ -43,4 +46,29 @@ class AwardPolicy:
                     row.player_id, award_id, row.game_id, event.position, row.finished_at, catalog.version,
                     stream_version=previous.version if previous else ev.NO_STREAM,
                 ))
+        return unlocked
+
+    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]:
+        """A run of GameRecorded events the careers projection folded at once: the same decisions as
+        ``handle`` game by game (``batch_awards``)."""
+        if tx is not self._tx:
+            self._tx, self._pending = tx, {}
+        block = tx.lines.game_block(events[0].position)
+        if block is None or block.positions[0] != events[0].position or len(block.positions) != len(events):
+            return [new for event in events for new in self.handle(tx, event, catalog)]
+        players = list(dict.fromkeys(block.player_ids))
+        held = tx.unlocks.held(players)
+        owned = {p: held.get(p, set()) | self._pending.get(p, set()) for p in players}
+        line_game = (block.starts[1:] - 1).tolist()
+        unlocked: list[NewEvent] = []
+        game = 0
+        for line, award_id in first_unlocks(block, catalog, owned):
+            while line_game[game] < line:
+                game += 1
+            player_id = block.player_ids[line]
+            self._pending.setdefault(player_id, set()).add(award_id)
+            previous = tx.unlocks.unlock(player_id, award_id)
+            unlocked.append(ev.award_unlocked(
+                player_id, award_id, block.game_ids[game], block.positions[game], block.finished_at[game],
+                catalog.version, stream_version=previous.version if previous else ev.NO_STREAM))
         return unlocked

@@ -151,6 +151,44 @@ class LineBlock:
         return self._column(self.career_cols[index])
 
 
+@dataclass(frozen=True)
+class GameBlock:
+    """Consecutive recorded games folded at once (the batch path of the careers projection): one row per
+    player line, in recorded order (game by game, team 0 then team 1, as reported).
+
+    ``game`` holds each line's game vector (``Catalog.game_names``: stats, then won) and ``career`` the
+    career snapshot after that game (``Catalog.career_names``), as int64; ``starts[i]:starts[i + 1]`` are
+    the lines of game ``i``, recorded at ``positions[i]`` with ``game_ids[i]`` and ``finished_at[i]``.
+    """
+
+    positions: list[int]
+    game_ids: list[str]
+    finished_at: list[str]
+    starts: Ints
+    player_ids: list[str]
+    teams: Ints
+    game: Ints
+    career: Ints
+
+    def __len__(self) -> int:
+        return len(self.player_ids)
+
+    def line_positions(self) -> Ints:
+        """The game position of every line."""
+        return np.repeat(np.asarray(self.positions, dtype=np.int64), np.diff(self.starts))
+
+    def game_rows(self) -> list[list[GameLineRow]]:
+        """The block as GameLineRows, game by game (for read models without a packed path)."""
+        games = self.game.tolist()
+        careers = self.career.tolist()
+        teams = self.teams.tolist()
+        starts = self.starts.tolist()
+        return [[GameLineRow(position, self.player_ids[i], game_id, teams[i], finished_at, tuple(games[i]),
+                             tuple(careers[i])) for i in range(starts[g], starts[g + 1])]
+                for g, (position, game_id, finished_at) in enumerate(
+                    zip(self.positions, self.game_ids, self.finished_at, strict=True))]
+
+
 class PlayerViews(Protocol):
     """Registered players. A player's ``key`` is a small integer (its registration position) used in
     game lines instead of the id."""
@@ -204,6 +242,14 @@ class GameLineViews(Protocol):
 
     def game_lines(self, position: int) -> list[GameLineRow]:
         """The lines of the game at ``position`` added in this transaction."""
+        ...
+
+    def add_game_block(self, block: GameBlock) -> None:
+        """Keep the lines of consecutive games folded at once (see ``GameBlock``)."""
+        ...
+
+    def game_block(self, position: int) -> GameBlock | None:
+        """The block added in this transaction that holds the game at ``position``, if any."""
         ...
 
     def line_blocks(self, after: int = 0, games: int = 20_000) -> Iterator[LineBlock]:

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from osmo.application import voiding
+from osmo.application.batch_fold import fold_block
 from osmo.application.ports import GameLineRow, Transaction, UnlockRow
 from osmo.application.subscribers import Subscriber
 from osmo.domain import events as ev
@@ -24,6 +27,9 @@ class PlayersProjection:
                     tx.players.rename_player(player_id, name)
         return []
 
+    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]:
+        return []
+
 
 class CareersProjection:
     """Folds every game into the careers of its players and keeps the game's lines, each with the
@@ -38,6 +44,21 @@ class CareersProjection:
         elif event.type == ev.GAME_VOIDED:
             voided: ev.GameVoided = event.payload  # type: ignore[assignment]
             voiding.remove_game(tx, catalog, voided.game_position)
+        return []
+
+    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]:
+        """A run of GameRecorded events folded at once (``batch_fold``): the same careers and game lines."""
+        careers = tx.careers.careers({p for e in events for p in ev.GameRecorded.player_ids_of(e.data)})
+        folded = fold_block(events, catalog, careers)
+        if folded is None:
+            for event in events:
+                self.handle(tx, event, catalog)
+            return []
+        block, after = folded
+        put_career = tx.careers.put_career
+        for player_id, (career, position) in after.items():
+            put_career(player_id, career, position)
+        tx.lines.add_game_block(block)
         return []
 
     def _record(self, tx: Transaction, game: ev.GameRecorded, position: int, catalog: Catalog) -> None:
@@ -75,6 +96,9 @@ class UnlocksProjection:
                     event.version, True, e.reason))
             case ev.AwardRevoked() as e:
                 tx.unlocks.revoke_unlock(e.player_id, e.award_id, event.version, e.reason, e.source)
+        return []
+
+    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]:
         return []
 
 

@@ -7,9 +7,14 @@ games are appended, projected and evaluated, so a crash never leaves a game with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
 
 from osmo.application.ports import Transaction
 from osmo.application.unit_of_work import UnitOfWork
@@ -19,6 +24,7 @@ from osmo.domain.errors import DuplicateConflict, InvalidInput, InvalidReport
 from osmo.domain.games import Game, GameReport, check_report, describe_difference, game_from_data
 
 CHUNK_SIZE = 500
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,9 @@ class Submission:
     game_id: str | None
     report: GameReport | None = None
     error: str | None = None
+    game: Game | None = None
+    """The report already in normal form, when the reader ran every check of ``check_report`` itself
+    (with a clock no later than the recording's) and all passed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,8 @@ def check_submission(submission: Submission, catalog: Catalog, now: datetime | N
     """The domain's verdict on one submission (pure: safe to run in worker processes). ``now`` is when
     the reports were received: a report finished later than that (beyond a small clock skew) is refused.
     ``index`` is the submission's place in its input."""
+    if submission.game is not None:
+        return Checked(submission.line, submission.game, index)
     if submission.report is None:
         return Rejection(submission.line, submission.game_id, submission.error or "unreadable", index=index)
     try:
@@ -109,6 +120,9 @@ def record_games(
     skip_invalid: bool = False,
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
+    spool: Spool | None = None,
+    checking: Callable[[int], None] | None = None,
+    checked: Callable[[int], None] | None = None,
 ) -> RecordResult:
     """Check every submission, then record the valid new games and evaluate their awards.
 
@@ -120,7 +134,43 @@ def record_games(
     catalog = uow.catalog()
     now = datetime.now(UTC)
     return record_checked(uow, catalog, (check_submission(s, catalog, now, i) for i, s in enumerate(submissions)),
-                          skip_invalid=skip_invalid, chunk_size=chunk_size, progress=progress)
+                          skip_invalid=skip_invalid, chunk_size=chunk_size, progress=progress, spool=spool,
+                          checking=checking, checked=checked)
+
+
+Spooled = tuple[int, dict[str, Any]]
+"""A checked game waiting to be written: its line, and its stored form (``Game.to_data``)."""
+
+
+class Spool(Protocol):
+    """Where checked games wait between the check of the whole input and the writes (bounded memory:
+    a temporary file in the CLI; a list by default). Chunks come back in the order they were added."""
+
+    def add(self, chunk: list[Spooled]) -> None: ...
+
+    def chunks(self) -> Iterator[list[Spooled]]: ...
+
+    def close(self) -> None: ...
+
+
+class ListSpool:
+    """A Spool in memory."""
+
+    def __init__(self) -> None:
+        self._chunks: list[list[Spooled]] = []
+
+    def add(self, chunk: list[Spooled]) -> None:
+        self._chunks.append(chunk)
+
+    def chunks(self) -> Iterator[list[Spooled]]:
+        yield from self._chunks
+
+    def close(self) -> None:
+        self._chunks.clear()
+
+
+CHECK_CHUNK = 2000
+"""Reports looked up together (registered players, games already stored) while checking."""
 
 
 def record_checked(
@@ -131,21 +181,52 @@ def record_checked(
     skip_invalid: bool = False,
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
+    spool: Spool | None = None,
+    checking: Callable[[int], None] | None = None,
+    checked: Callable[[int], None] | None = None,
 ) -> RecordResult:
-    """``record_games`` for submissions already checked with ``catalog`` (for example by worker processes)."""
+    """``record_games`` for submissions already checked with ``catalog`` (for example by worker processes).
+
+    Two passes, so memory does not grow with the input: the first checks every outcome against the store
+    (registered players, games already recorded) chunk by chunk and keeps the new games in ``spool`` (and
+    only a hash of each game id in memory, to find a game repeated within the input); nothing is written
+    unless all is well (or ``skip_invalid``). The second writes the spooled games, ``chunk_size`` per
+    transaction. ``checking(n)`` reports outcomes checked, ``checked(n)`` the number of games to write once
+    the check is done, ``progress(n)`` games written (a chunk at a time).
+    """
     result = RecordResult()
-    checked = _check_all(uow, catalog, outcomes, result)
-    if not checked and not result.rejected and not result.duplicates:
-        raise NoReports("no reports in the input")
-    if result.rejected and not skip_invalid:
-        raise BatchRejected(result.rejected)
-    stat_ids = catalog.stat_ids  # the order of the checked games' values
-    for start in range(0, len(checked), chunk_size):
-        chunk = checked[start:start + chunk_size]
+    spool = spool if spool is not None else ListSpool()
+    try:
+        fresh = _check_all(uow, catalog, outcomes, result, spool, checking)
+        if not fresh.count and not result.rejected and not result.duplicates:
+            raise NoReports("no reports in the input")
+        if result.rejected and not skip_invalid:
+            raise BatchRejected(result.rejected)
+        if checked:
+            checked(fresh.count - len(fresh.dropped))
+        _write_all(uow, catalog, _kept(spool, fresh.dropped), result, chunk_size, progress)
+    finally:
+        spool.close()
+    return result
+
+
+def _kept(spool: Spool, dropped: set[int]) -> Iterator[Spooled]:
+    """The spooled games in order, but those ``dropped`` (by ordinal)."""
+    ordinal = 0
+    for chunk in spool.chunks():
+        if dropped:
+            yield from (c for i, c in enumerate(chunk, ordinal) if i not in dropped)
+        else:
+            yield from chunk
+        ordinal += len(chunk)
+
+
+def _write_all(uow: UnitOfWork, catalog: Catalog, games: Iterable[Spooled], result: RecordResult,
+               chunk_size: int, progress: Callable[[int], None] | None) -> None:
+    for chunk in _chunked(games, chunk_size):
         with uow.write() as writer:
             fresh = _drop_recorded(writer.tx, chunk, catalog, result)
-            appended = writer.append(
-                [ev.game_recorded(c.game.to_data(stat_ids), writer.catalog.version) for c in fresh])
+            appended = writer.append([ev.game_recorded(data, writer.catalog.version) for _, data in fresh])
         for event in appended:
             if event.type == ev.GAME_RECORDED:
                 result.recorded += 1
@@ -153,73 +234,135 @@ def record_checked(
                 result.unlocked.append(Unlock(unlocked.player_id, unlocked.award_id, unlocked.game_id))
         if progress:
             progress(len(chunk))
-    return result
 
 
-def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome],
-               result: RecordResult) -> list[Checked]:
-    """The outcomes that are new games of registered players; the rest are counted or rejected."""
+def _chunked(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+@dataclass
+class _Spooled:
+    """What the check keeps of the spooled games: how many, a hash of each game id (in spool order), and
+    the ordinals of those that repeat an earlier one (dropped from the writes)."""
+
+    count: int = 0
+    hashes: array[int] = field(default_factory=lambda: array("q"))
+    dropped: set[int] = field(default_factory=set)
+
+
+def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome], result: RecordResult,
+               spool: Spool, checking: Callable[[int], None] | None) -> _Spooled:
+    """Spool the outcomes that are new games of registered players; the rest are counted or rejected.
+    Rejections keep the order of the one-pass check: unreadable or invalid reports first, then the
+    others in input order."""
     stat_ids = catalog.stat_ids
-    candidates: list[Checked] = []
-    for outcome in outcomes:
-        if isinstance(outcome, Rejection):
-            result.rejected.append(outcome)
-        else:
-            candidates.append(outcome)
-
-    with uow.read() as reader:
-        registered = reader.tx.players.registered(p for c in candidates for p in c.game.player_ids)
-        stored = reader.tx.events.first_events(ev.game_stream(c.game_id) for c in candidates)
-    seen: dict[str, Checked] = {}
-    checked: list[Checked] = []
-    for candidate in candidates:
-        unknown = [p for p in candidate.game.player_ids if p not in registered]
-        if unknown:
-            result.rejected.append(Rejection(candidate.line, candidate.game_id, (
-                f"game {candidate.game_id!r}: player {unknown[0]!r} is not registered"
-                + (f" (nor {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else "")),
-                "unregistered", candidate.index))
-            continue
-        earlier = seen.get(candidate.game_id)
-        if earlier is not None:
-            if earlier.game == candidate.game:
-                result.duplicates += 1
+    spooled = _Spooled()
+    later: list[tuple[int, Rejection]] = []  # (ordinal among candidates, rejection)
+    ordinal = 0
+    spool_lines = array("q")  # the candidate ordinal of each spooled game
+    spool_indexes = array("q")  # and its place in the input
+    for batch in _chunked(outcomes, CHECK_CHUNK):
+        candidates: list[Checked] = []
+        for outcome in batch:
+            if isinstance(outcome, Rejection):
+                result.rejected.append(outcome)
             else:
-                result.rejected.append(Rejection(candidate.line, candidate.game_id, (
-                    f"game {candidate.game_id!r} appears again with different content (first at line {earlier.line}): "
-                    + describe_difference(earlier.game, candidate.game)), "conflict", candidate.index))
+                candidates.append(outcome)
+        if checking:
+            checking(len(batch))
+        if not candidates:
             continue
-        previous = stored.get(ev.game_stream(candidate.game_id))
-        if previous is not None:
-            recorded = game_from_data(previous.data, stat_ids)
-            if recorded == candidate.game:
-                result.duplicates += 1
-            else:
-                result.rejected.append(Rejection(candidate.line, candidate.game_id, (
-                    f"game {candidate.game_id!r} was already recorded with different content: "
-                    + describe_difference(recorded, candidate.game)), "conflict", candidate.index))
-            continue
-        seen[candidate.game_id] = candidate
-        checked.append(candidate)
-    return checked
+        with uow.read() as reader:
+            registered = reader.tx.players.registered(p for c in candidates for p in c.game.player_ids)
+            stored = reader.tx.events.first_events(ev.game_stream(c.game_id) for c in candidates)
+        kept: list[Spooled] = []
+        for candidate in candidates:
+            ordinal += 1
+            unknown = [p for p in candidate.game.player_ids if p not in registered]
+            if unknown:
+                later.append((ordinal, Rejection(candidate.line, candidate.game_id, (
+                    f"game {candidate.game_id!r}: player {unknown[0]!r} is not registered"
+                    + (f" (nor {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else "")),
+                    "unregistered", candidate.index)))
+                continue
+            previous = stored.get(ev.game_stream(candidate.game_id))
+            if previous is not None:
+                recorded = game_from_data(previous.data, stat_ids)
+                if recorded == candidate.game:
+                    result.duplicates += 1
+                else:
+                    later.append((ordinal, Rejection(candidate.line, candidate.game_id, (
+                        f"game {candidate.game_id!r} was already recorded with different content: "
+                        + describe_difference(recorded, candidate.game)), "conflict", candidate.index)))
+                continue
+            kept.append((candidate.line, candidate.game.to_data(stat_ids)))
+            spooled.hashes.append(hash(candidate.game_id))
+            spool_lines.append(ordinal)
+            spool_indexes.append(candidate.index)
+        if kept:
+            spool.add(kept)
+            spooled.count += len(kept)
+    _find_repeats(spool, spooled, spool_lines, spool_indexes, result, later, stat_ids)
+    later.sort(key=lambda item: item[0])
+    result.rejected.extend(rejection for _, rejection in later)
+    return spooled
 
 
-def _drop_recorded(tx: Transaction, chunk: list[Checked], catalog: Catalog, result: RecordResult) -> list[Checked]:
+def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], indexes: array[int],
+                  result: RecordResult, later: list[tuple[int, Rejection]], stat_ids: Sequence[str]) -> None:
+    """Games of the input that repeat an earlier one (the same game id): a duplicate when the content is the
+    same, else rejected naming the first field that differs. Only games whose id hash repeats are read
+    back from the spool; the first of each game id is kept."""
+    hashes = np.frombuffer(spooled.hashes, dtype=np.int64) if spooled.count else np.zeros(0, dtype=np.int64)
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    repeated = np.zeros(len(hashes), dtype=np.bool_)
+    same = ordered[1:] == ordered[:-1]
+    repeated[order[1:][same]] = True
+    repeated[order[:-1][same]] = True
+    suspects = set(np.flatnonzero(repeated).tolist())
+    if not suspects:
+        return
+    first: dict[str, tuple[int, Game]] = {}
+    index = 0
+    for chunk in spool.chunks():
+        for line, data in chunk:
+            if index in suspects:
+                game = game_from_data(data, stat_ids)
+                earlier = first.get(game.game_id)
+                if earlier is None:
+                    first[game.game_id] = (line, game)
+                else:
+                    spooled.dropped.add(index)
+                    if earlier[1] == game:
+                        result.duplicates += 1
+                    else:
+                        later.append((ordinals[index], Rejection(line, game.game_id, (
+                            f"game {game.game_id!r} appears again with different content (first at line "
+                            f"{earlier[0]}): " + describe_difference(earlier[1], game)), "conflict",
+                            indexes[index])))
+            index += 1
+
+
+def _drop_recorded(tx: Transaction, chunk: list[Spooled], catalog: Catalog, result: RecordResult) -> list[Spooled]:
     """Games recorded by a concurrent writer since the check: duplicates if identical, else a conflict."""
-    stored = tx.events.first_events(ev.game_stream(c.game_id) for c in chunk)
+    stored = tx.events.first_events(ev.game_stream(data["game_id"]) for _, data in chunk)
     if not stored:
         return chunk
     fresh = []
-    for candidate in chunk:
-        previous = stored.get(ev.game_stream(candidate.game_id))
+    for line, data in chunk:
+        previous = stored.get(ev.game_stream(data["game_id"]))
         if previous is None:
-            fresh.append(candidate)
+            fresh.append((line, data))
         else:
             recorded = game_from_data(previous.data, catalog.stat_ids)
-            if recorded == candidate.game:
+            candidate = game_from_data(data, catalog.stat_ids)
+            if recorded == candidate:
                 result.duplicates += 1
                 continue
             raise DuplicateConflict(
-                f"line {candidate.line}: game {candidate.game_id!r} was recorded concurrently with different "
-                f"content: {describe_difference(recorded, candidate.game)}")
+                f"line {line}: game {candidate.game_id!r} was recorded concurrently with different "
+                f"content: {describe_difference(recorded, candidate)}")
     return fresh

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from osmo.application.ports import Transaction
+from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
 from osmo.domain.events import NewEvent, RecordedEvent
 
@@ -29,6 +30,17 @@ class Subscriber(Protocol):
     def handle(self, tx: Transaction, event: RecordedEvent, catalog: Catalog) -> list[NewEvent]: ...
 
 
+class GameRunSubscriber(Subscriber, Protocol):
+    """A subscriber that also handles a run of consecutive GameRecorded events at once, with the same
+    effects and decisions (in the same order) as handling them one by one."""
+
+    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]: ...
+
+
+MIN_RUN = 16
+"""Shorter runs of games go one by one: a batch's fixed cost (numpy) does not pay for a few games."""
+
+
 def dispatch(tx: Transaction, recorded: Sequence[RecordedEvent], catalog: Catalog,
              subscribers: Sequence[Subscriber]) -> list[RecordedEvent]:
     """Feed freshly appended events to the subscribers in the same transaction, append what they
@@ -39,14 +51,45 @@ def dispatch(tx: Transaction, recorded: Sequence[RecordedEvent], catalog: Catalo
         new: list[NewEvent] = []
         for subscriber in subscribers:
             new.extend(_catch_up(tx, subscriber, batch[0].position, catalog))
-        for event in batch:
-            for subscriber in subscribers:
-                new.extend(subscriber.handle(tx, event, catalog))
+        for run, games in _runs(batch, subscribers):
+            if games:
+                for subscriber in subscribers:
+                    new.extend(subscriber.handle_games(tx, run, catalog))  # type: ignore[attr-defined]
+                continue
+            for event in run:
+                for subscriber in subscribers:
+                    new.extend(subscriber.handle(tx, event, catalog))
         for subscriber in subscribers:
             tx.checkpoints.set_checkpoint(subscriber.name, batch[-1].position)
         batch = tx.events.append(new) if new else []
         decided.extend(batch)
     return decided
+
+
+def _runs(batch: Sequence[RecordedEvent], subscribers: Sequence[Subscriber]
+          ) -> list[tuple[Sequence[RecordedEvent], bool]]:
+    """The batch cut into runs: ``(events, True)`` for at least MIN_RUN consecutive GameRecorded events
+    when every subscriber handles runs of games (then subscriber after subscriber over the run is the same
+    as event after event: within such a run no subscriber reads what another writes, except the careers
+    the policy reads, written first), else ``(events, False)``, handled event after event."""
+    if len(batch) < MIN_RUN or not all(hasattr(s, "handle_games") for s in subscribers):
+        return [(batch, False)]
+    runs: list[tuple[Sequence[RecordedEvent], bool]] = []
+    start = 0
+    while start < len(batch):
+        games = batch[start].type == ev.GAME_RECORDED
+        end = start + 1
+        while end < len(batch) and (batch[end].type == ev.GAME_RECORDED) == games:
+            end += 1
+        run = batch[start:end]
+        if games and len(run) < MIN_RUN:
+            games = False
+        if runs and not games and not runs[-1][1]:
+            runs[-1] = ([*runs[-1][0], *run], False)
+        else:
+            runs.append((run, games))
+        start = end
+    return runs
 
 
 def _catch_up(tx: Transaction, subscriber: Subscriber, before: int, catalog: Catalog) -> list[NewEvent]:

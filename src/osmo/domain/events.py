@@ -117,6 +117,11 @@ class GameRecorded(Event):
     def player_ids(self) -> list[str]:
         return [line["player_id"] for team in self.teams for line in team]
 
+    @staticmethod
+    def player_ids_of(data: Mapping[str, Any]) -> list[str]:
+        """The players of a stored GameRecorded payload, without building the event."""
+        return [line["player_id"] for team in data["teams"] for line in team]
+
 
 @dataclass(frozen=True, slots=True)
 class GameVoided(Event):
@@ -271,7 +276,11 @@ def player_renamed(player_id: str, name: str, version: int) -> NewEvent:
 
 
 def game_recorded(data: dict[str, Any], catalog_version: int) -> NewEvent:
-    return new_event(GameRecorded(**data), NO_STREAM, metadata={"catalog_version": catalog_version})
+    """A game's stored form (``Game.to_data``: exactly GameRecorded's fields, in its order) as the event
+    to append; the same NewEvent as ``new_event(GameRecorded(**data), NO_STREAM, ...)``, built directly."""
+    stream = game_stream(data["game_id"])
+    return NewEvent(stream, GAME_RECORDED, data, derived_id(stream, 0), NO_STREAM,
+                    {"schema": GameRecorded.SCHEMA, "catalog_version": catalog_version})
 
 
 def award_unlocked(player_id: str, award_id: str, game_id: str, game_position: int, unlocked_at: str,

@@ -4,6 +4,8 @@ locked or failed, 4 an unexpected error (a bug: the traceback is printed with ``
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 import traceback
 from typing import Any, NoReturn
@@ -158,6 +160,19 @@ def _echo_rejections(rejected: list[Any]) -> None:
                    err=True)
 
 
+PROGRESS_BYTES = 10 * 2**20
+"""Inputs smaller than this (about 10,000 reports) are recorded without a progress bar."""
+
+
+def _input_size(file: Any) -> int | None:
+    """The size in bytes of a regular file, else None (a pipe)."""
+    try:
+        info = os.fstat(file.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
 @cli.command()
 @click.argument("file", type=click.File("rb"))
 @click.option("--skip-invalid", is_flag=True, help="Record the valid reports, list the invalid ones, exit 0.")
@@ -166,10 +181,12 @@ def _echo_rejections(rejected: list[Any]) -> None:
 def record(ctx: click.Context, file: Any, skip_invalid: bool, as_json: bool) -> None:
     """Record the game reports in FILE ('-' for stdin): one JSON value or JSON Lines."""
     app = _app(ctx)
-    submissions = app.parse_reports(file.read())
+    size = _input_size(file)
     try:
-        with render.progress_bar(len(submissions), "recording", quiet=as_json or len(submissions) < 20_000) as advance:
-            result = record_games(app.uow, submissions, skip_invalid=skip_invalid, progress=advance)
+        with render.record_progress(size, quiet=as_json or (size is not None and size < PROGRESS_BYTES)) as bars:
+            read, to_write, written = bars
+            result = record_games(app.uow, app.stream_reports(file, progress=read), skip_invalid=skip_invalid,
+                                  progress=written, checked=to_write, spool=app.spool())
     except BatchRejected as error:
         if as_json:
             _print_json(wire.record_result(RecordResult(rejected=error.rejected)))

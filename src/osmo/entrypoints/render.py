@@ -179,6 +179,25 @@ def catalog_diff(diff: CatalogDiff) -> None:
             console.print(f"  {label}: {', '.join(ids)}")
 
 
+RecordProgress = tuple[Callable[[int], None], Callable[[int], None], Callable[[int], None]]
+
+
+@contextmanager
+def record_progress(size: int | None, *, quiet: bool = False) -> Iterator[RecordProgress]:
+    """Two bars on stderr for a recording: the input checked (``read(bytes)``, out of ``size`` when known),
+    then the games written (``written(n)``, out of the total ``to_write(total)`` gives once checked)."""
+    if quiet:
+        yield (lambda n: None), (lambda n: None), (lambda n: None)
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        reading = bar.add_task("checking (bytes)", total=size)
+        writing = bar.add_task("recording", total=None, visible=False)
+        yield ((lambda n: bar.advance(reading, n)),
+               (lambda total: bar.update(writing, total=total, visible=True)),
+               (lambda n: bar.advance(writing, n)))
+
+
 @contextmanager
 def progress_bar(total: int, label: str, *, quiet: bool = False) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr; yields ``advance(n)``."""

@@ -72,17 +72,16 @@ class PostgresReadModels(BufferedReadModels):
 
     def flush(self) -> None:
         with self.conn.cursor() as cursor:
-            if self._lines:
-                records = self._game_line_records()
+            if self._lines or self._blocks:
+                records, pairs = self._pending_games()
                 with cursor.copy(f"COPY game_lines ({GAME_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(["int8", "text", "text", "int4", "bytea", "int4"])
                     for record in records:
                         copy.write_row(record)
                 with cursor.copy("COPY player_games (player_key, position) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(["int8", "int8"])
-                    for pair in self._player_game_records():
+                    for pair in pairs:
                         copy.write_row(pair)
-                self._lines.clear()
             if self._dirty:
                 cursor.executemany(self._career_upsert, self._career_records())
                 self._dirty.clear()
