@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from osmo.adapters.catalog_files import load_catalog
 from osmo.application.award_policy import AwardPolicy
@@ -20,6 +20,9 @@ from osmo.application.subscribers import Subscriber
 from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from osmo.adapters.report_fast import FastReportParser
 
 DEFAULT_DB = "osmo.db"
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA", "OFF")
@@ -107,9 +110,15 @@ class App:
     # -- the adapters the entrypoints need, chosen here --------------------------------------------
     def parse_reports(self, content: bytes) -> list[Submission]:
         """Reports in the JSON wire format, parsed for the catalog in effect."""
-        from osmo.adapters.report_json import ReportParser
+        return list(self.report_parser(self.uow.catalog()).parse(content))
 
-        return list(ReportParser(self.uow.catalog()).parse(content))
+    @staticmethod
+    def report_parser(catalog: Catalog) -> FastReportParser:
+        """A reader of the JSON wire format for ``catalog`` (its clock, ``now``, is taken now: set it again
+        before each batch when the reader is kept)."""
+        from osmo.adapters.report_fast import FastReportParser
+
+        return FastReportParser(catalog, datetime.now(UTC))
 
     def stream_reports(self, file: BinaryIO, progress: Callable[[int], None] | None = None) -> Iterator[Submission]:
         """The reports of an input file, read as it goes for JSON Lines (``progress(n)``: bytes read), on the

@@ -39,12 +39,12 @@ def _instant(text: str) -> datetime | None:
 
 class FastReportParser(ReportParser):
     """``ReportParser`` with a msgspec fast path; ``now`` is the clock the fast path checks ``finished_at``
-    against (take it no later than the recording's)."""
+    against (take it no later than the recording's; a long-lived parser sets it before each batch)."""
 
     def __init__(self, catalog: Catalog, now: datetime) -> None:
         super().__init__(catalog)
         self._catalog = catalog
-        self._now = now
+        self.now = now
         stats: Any = msgspec.defstruct("Stats", [(s, StatValue, 0) for s in catalog.stat_ids],
                                        forbid_unknown_fields=True)
         line: Any = msgspec.defstruct("Line", [("player_id", str), ("stats", stats)], forbid_unknown_fields=True)
@@ -66,7 +66,7 @@ class FastReportParser(ReportParser):
         values = self._values
         teams = [[(p.player_id, values(p.stats)) for p in team] for team in data.teams]
         game = checked_quickly(data.game_id, started, finished, data.winner, teams, data.metadata,
-                               self._catalog, self._now)
+                               self._catalog, self.now)
         if game is None:
             return super().parse_one(text, line, column)
         return Submission(line, data.game_id, game=game)

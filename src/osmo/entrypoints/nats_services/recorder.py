@@ -23,13 +23,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
-from osmo.adapters.report_json import ReportParser
 from osmo.application.recording import RecordResult, Submission, record_games
 from osmo.bootstrap import App
 from osmo.domain.errors import InvalidInput, StoreUnavailable
@@ -38,6 +38,9 @@ from osmo.entrypoints.nats_services.config import NatsConfig
 from osmo.entrypoints.nats_services.endpoints import header_safe
 from osmo.entrypoints.nats_services.streams import ensure_consumer
 from osmo.entrypoints.runtime import Store
+
+if TYPE_CHECKING:
+    from osmo.adapters.report_fast import FastReportParser
 
 log = logging.getLogger("osmo.nats.recorder")
 
@@ -63,7 +66,7 @@ class Parsers:
     """One report parser per set of stats (building a parser is costly; the catalog rarely changes)."""
 
     def __init__(self) -> None:
-        self._parsers: dict[tuple[str, ...], ReportParser] = {}
+        self._parsers: dict[tuple[str, ...], FastReportParser] = {}
 
     def submissions(self, app: App, payloads: Sequence[bytes]) -> list[Submission]:
         """One submission per message; its ``line`` is the message's index in the batch, from 1."""
@@ -71,7 +74,8 @@ class Parsers:
         key = tuple(catalog.stat_ids)
         parser = self._parsers.get(key)
         if parser is None:
-            parser = self._parsers[key] = ReportParser(catalog)
+            parser = self._parsers[key] = app.report_parser(catalog)
+        parser.now = datetime.now(UTC)
         return [parser.parse_one(payload, line) for line, payload in enumerate(payloads, 1)]
 
     def record(self, app: App, payloads: Sequence[bytes]) -> RecordResult:
