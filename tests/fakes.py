@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import orjson
 
+from osmo.adapters.sql_events import follow_loop
 from osmo.application.ports import (
     ApiKeyRow,
     DeliveryRow,
@@ -542,25 +543,12 @@ class FakeDatabase:
                idle: float | None = None, stop: Callable[[], bool] | None = None,
                poll: float = 0.02) -> Iterator[RecordedEvent]:
         """Committed events after ``after``, polling every ``poll`` seconds once caught up (like SQLite)."""
-        position = after
-        quiet_since = time.monotonic()
-        while until is None or position < until:
-            events = self._state.events[max(position, 0):max(position, 0) + batch]
-            for event in events:
-                position = event.position
-                yield event.decoded()
-                if until is not None and position >= until:
-                    return
-            if stop is not None and stop():
-                return
-            if len(events) == batch:
-                continue
-            now = time.monotonic()
-            if events:
-                quiet_since = now
-            elif idle is not None and now - quiet_since >= idle:
-                return
-            time.sleep(poll)
+
+        def read(position: int, limit: int) -> list[RecordedEvent]:
+            return [e.decoded() for e in self._state.events[max(position, 0):max(position, 0) + limit]]
+
+        yield from follow_loop(read, lambda timeout: time.sleep(min(poll, timeout)), after, batch=batch, wait=wait,
+                               until=until, idle=idle, stop=stop)
 
     def close(self) -> None:
         self.closed = True

@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 
 from osmo.entrypoints.nats_services import NatsConfig
 from osmo.entrypoints.nats_services.streams import ensure_consumer, ensure_streams
-from tests.conftest import PgSchema, schema_url
+from tests.conftest import PgSchema
 from tests.nats.conftest import (
     ROOT,
     NatsServer,
@@ -36,6 +32,7 @@ from tests.nats.conftest import (
     store_events,
     wait_for,
 )
+from tests.pg_proxy import PgProxy
 from tests.postgres.workers import reports
 
 Serves = Callable[..., Serve]
@@ -119,69 +116,12 @@ def test_nats_server_restarted_mid_stream_loses_nothing(tmp_path: Path, nats_ser
     assert "reconnected" in serve.log
 
 
-class CuttableProxy:
-    """A TCP proxy to PostgreSQL that can be cut (every connection closed, new ones refused) and restored."""
-
-    def __init__(self, port: int = 5432) -> None:
-        self.target = ("127.0.0.1", port)
-        self.cut = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self.listener.getsockname()[1]
-        self.open: list[socket.socket] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.cut.is_set():
-                client.close()
-                continue
-            server = socket.create_connection(self.target)
-            with self.lock:
-                self.open += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def sever(self) -> None:
-        self.cut.set()
-        with self.lock:
-            for sock in self.open:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-            self.open = []
-
-    def restore(self) -> None:
-        self.cut.clear()
-
-    def close(self) -> None:
-        self.sever()
-        self.listener.close()
-
-
 @pytest.mark.postgres
 def test_postgres_unreachable_mid_stream_reports_wait_then_are_recorded(
         pg_schema: PgSchema, nats_server: NatsServer, serves: Serves) -> None:
     db = seeded(pg_schema.url)
-    proxy = CuttableProxy()
-    dbname = psycopg.conninfo.conninfo_to_dict(pg_schema.admin_url).get("dbname") or "postgres"
-    through_proxy = schema_url(f"postgresql://postgres@127.0.0.1:{proxy.port}/{dbname}", pg_schema.name)
+    proxy = PgProxy()
+    through_proxy = proxy.url(pg_schema.name)
     games = reports("p", 300, seed=13)
     try:
         serves(through_proxy, nats_server.url, env={"OSMO_PG_TIMEOUT": "2"})

@@ -31,6 +31,7 @@ from osmo.domain import events as ev
 from osmo.domain.errors import StoreUnavailable
 from tests.builders import SEED_IDS
 from tests.conftest import PgSchema, schema_url
+from tests.pg_proxy import PgProxy
 from tests.postgres.workers import reports
 
 SECRET = "hunter2-not-a-real-password"
@@ -217,58 +218,13 @@ def test_the_cli_exits_3_when_its_connection_is_killed_mid_batch_and_a_rerun_com
     app.close()
 
 
-class FreezableProxy:
-    """A TCP proxy to PostgreSQL that can freeze: then it keeps every connection open and forwards
-    nothing (what a client sees of a server that stopped answering: no error, no reply)."""
-
-    def __init__(self, port: int = 5432) -> None:
-        self.target = ("127.0.0.1", port)
-        self.frozen = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self.listener.getsockname()[1]
-        self.sockets: list[socket.socket] = [self.listener]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.target)
-            self.sockets += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                if not self.frozen.is_set():
-                    sink.sendall(data)
-        except OSError:
-            pass
-
-    def url(self, schema: str) -> str:
-        return schema_url(f"postgresql://postgres@127.0.0.1:{self.port}/{self._dbname()}", schema)
-
-    @staticmethod
-    def _dbname() -> str:
-        from tests.conftest import pg_admin_url
-
-        return psycopg.conninfo.conninfo_to_dict(pg_admin_url()).get("dbname") or "postgres"
-
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.close()
-
-
 @pytest.mark.postgres
 def test_a_server_that_stops_answering_is_store_unavailable_after_the_timeout(pg_schema: PgSchema) -> None:
-    proxy = FreezableProxy()
+    proxy = PgProxy()
     app = bootstrap(proxy.url(pg_schema.name), environ={"OSMO_PG_TIMEOUT": "1.5"})
     try:
         register_seed_players(app.uow)
-        proxy.frozen.set()
+        proxy.freeze()
         started = time.monotonic()
         with pytest.raises(StoreUnavailable, match=r"no answer from the server within 1\.5 s"):
             record_games(app.uow, submissions(reports("frozen", 3, seed=3)))
@@ -280,12 +236,12 @@ def test_a_server_that_stops_answering_is_store_unavailable_after_the_timeout(pg
 
 @pytest.mark.postgres
 def test_the_cli_exits_3_when_the_server_stops_answering(pg_schema: PgSchema, tmp_path: Path) -> None:
-    proxy = FreezableProxy()
+    proxy = PgProxy()
     url = proxy.url(pg_schema.name)
     try:
         assert subprocess.run([sys.executable, "-m", "osmo", "--db", url, "init"], capture_output=True,
                               timeout=60, check=False).returncode == 0
-        proxy.frozen.set()
+        proxy.freeze()
         started = time.monotonic()
         done = subprocess.run([sys.executable, "-m", "osmo", "--db", url, "players", "list"], capture_output=True,
                               text=True, timeout=60, check=False, env={**os.environ, "OSMO_PG_TIMEOUT": "1"})
