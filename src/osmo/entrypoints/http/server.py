@@ -6,8 +6,8 @@ requests finish, and this returns."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 from collections.abc import Iterator
 from typing import Any
 
