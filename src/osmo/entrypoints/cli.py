@@ -47,10 +47,15 @@ def _print_json(value: Any) -> None:
               help="A TOML catalog overriding the built-in stats and awards key by key (env OSMO_CATALOG): "
                    "write commands store it as a new catalog version, read commands preview it.")
 @click.option("--debug", is_flag=True, help="Print the traceback of an unexpected error.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), envvar="OSMO_LOG_FORMAT", default="text",
+              show_default=True, help="Log lines on stderr as text or as JSON objects (env OSMO_LOG_FORMAT).")
 @click.version_option(package_name="osmo")
 @click.pass_context
-def cli(ctx: click.Context, db: str, catalog_file: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, db: str, catalog_file: str | None, debug: bool, log_format: str) -> None:
     """osmo: record finished games and award achievements."""
+    from osmo.entrypoints.logs import configure_logging
+
+    configure_logging(log_format, debug=debug)
     ctx.obj = bootstrap(db, catalog_file)
     ctx.call_on_close(ctx.obj.close)
 
@@ -364,10 +369,10 @@ def revoke(ctx: click.Context, award: str, player: str, reason: str) -> None:
 
 # -- services --------------------------------------------------------------------------------------
 
-def _address(text: str) -> tuple[str, int]:
+def _address(text: str, option: str = "--http") -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InvalidInput(f"--http must read HOST:PORT (e.g. 127.0.0.1:8000), not {text!r}")
+        raise InvalidInput(f"{option} must read HOST:PORT (e.g. 127.0.0.1:8000), not {text!r}")
     return host.strip("[]"), int(port)
 
 
@@ -381,9 +386,11 @@ def _address(text: str) -> tuple[str, int]:
 @click.option("--no-http", is_flag=True, help="Do not start the HTTP server.")
 @click.option("--body-limit", type=click.IntRange(1_000, 100_000_000), default=1_000_000, show_default=True,
               help="Largest HTTP request body accepted, in bytes.")
+@click.option("--metrics", "metrics_address", envvar="OSMO_METRICS", default=None,
+              help="Also export Prometheus metrics on HOST:PORT (for --no-http; env OSMO_METRICS).")
 @click.pass_context
 def serve(ctx: click.Context, nats_url: str | None, only: str, http_address: str, no_http: bool,
-          body_limit: int) -> None:
+          body_limit: int, metrics_address: str | None) -> None:
     """Run osmo as network services: the NATS services and the HTTP API, against --db.
 
     Several 'osmo serve' processes may run at once against the same store and NATS. Ctrl-C or SIGTERM
@@ -399,22 +406,28 @@ def serve(ctx: click.Context, nats_url: str | None, only: str, http_address: str
         raise InvalidInput(f"--only: unknown service(s) {', '.join(sorted(unknown))} (known: {', '.join(SERVICES)})")
     if no_http and not nats_url:
         raise InvalidInput("nothing to serve: give --nats URL, or drop --no-http")
-    options = ServeOptions(nats_url or None, chosen, None if no_http else _address(http_address), body_limit)
+    options = ServeOptions(nats_url or None, chosen, None if no_http else _address(http_address), body_limit,
+                           _address(metrics_address, "--metrics") if metrics_address else None)
     settings = _app(ctx).settings
 
     def announce() -> None:
-        parts = ([f"NATS services ({', '.join(sorted(chosen))}) on {nats_url}"] if nats_url else []) + (
+        from osmo.entrypoints.logs import announce as log_line
+        from osmo.entrypoints.logs import redact_url
+
+        parts = ([f"NATS services ({', '.join(sorted(chosen))}) on {redact_url(nats_url)}"] if nats_url else []) + (
             [f"HTTP on http://{options.http[0]}:{options.http[1]}"] if options.http else [])
-        click.echo("osmo serving " + " and ".join(parts), err=True)
+        log_line("osmo serving " + " and ".join(parts))
 
     asyncio.run(serve_forever(lambda: bootstrap(settings.db, settings.catalog_file), options, announce))
 
 
 def _register_admin_commands() -> None:
     from osmo.entrypoints.cli_admin import keys, webhooks
+    from osmo.entrypoints.cli_stress import stress
 
     cli.add_command(keys)
     cli.add_command(webhooks)
+    cli.add_command(stress)
 
 
 _register_admin_commands()

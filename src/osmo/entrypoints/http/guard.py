@@ -1,8 +1,11 @@
-"""ASGI middleware in front of every route: request metrics, the body size limit (413, counted as the body
-arrives, so a lying or missing Content-Length does not help) and the content type of bodies (415)."""
+"""ASGI middleware in front of every route: request metrics, one log line per request (method, route, path
+without the query string, status, latency: never a header, so never a key), the body size limit (413,
+counted as the body arrives, so a lying or missing Content-Length does not help) and the content type of
+bodies (415)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -14,6 +17,7 @@ from osmo.entrypoints.metrics import Metrics
 JSON_TYPES = ("application/json",)
 REPORT_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/json-lines")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+log = logging.getLogger("osmo.http.requests")
 
 
 class _TooLarge(Exception):
@@ -68,7 +72,12 @@ class Guard:
         finally:
             route: Any = scope.get("route")
             path = getattr(route, "path", None) or ("/static" if scope["path"].startswith("/static/") else "unmatched")
-            self.metrics.request(path, scope["method"], status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.request(path, scope["method"], status, seconds)
+            if log.isEnabledFor(logging.INFO):
+                log.info("%s %s %d", scope["method"], path, status,
+                         extra={"method": scope["method"], "route": path, "path": scope["path"], "status": status,
+                                "latency_ms": round(seconds * 1000, 3)})
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
         if scope["method"] not in WRITES:

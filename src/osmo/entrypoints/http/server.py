@@ -15,6 +15,7 @@ import uvicorn
 
 from osmo.entrypoints.http.app import create_app
 from osmo.entrypoints.http.webhook_worker import WebhookWorker
+from osmo.entrypoints.metrics import Metrics
 from osmo.entrypoints.runtime import Store
 
 GRACE_S = 30
@@ -27,11 +28,13 @@ class _Server(uvicorn.Server):
 
 
 async def run_http(store: Store, host: str, port: int, options: Any, stop: asyncio.Event,
-                   ready: asyncio.Event) -> None:
-    """Serve until ``stop`` is set; set ``ready`` once listening. ``options`` carries ``body_limit``."""
-    app = create_app(store, body_limit=int(getattr(options, "body_limit", 1_000_000)), stop=stop)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=GRACE_S, server_header=False)
+                   ready: asyncio.Event, metrics: Metrics | None = None) -> None:
+    """Serve until ``stop`` is set; set ``ready`` once listening. ``options`` carries ``body_limit``;
+    ``metrics`` are the process's (a registry of the server's own otherwise). uvicorn's loggers are left
+    to osmo's logging set-up (``logs.configure_logging``): its warnings come out in the chosen format."""
+    app = create_app(store, body_limit=int(getattr(options, "body_limit", 1_000_000)), stop=stop, metrics=metrics)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
+                            lifespan="off", timeout_graceful_shutdown=GRACE_S, server_header=False)
     server = _Server(config)
     worker = WebhookWorker(store, app.state.service.metrics)
     serving = asyncio.create_task(server.serve())

@@ -32,8 +32,10 @@ class NatsConfig:
     """The durable pull consumer of the reports stream, shared by every ``osmo serve`` process."""
     batch: int = 500
     """Reports fetched at most per batch (one store transaction: at most the store's chunk size, 500)."""
-    fetch_wait: float = 1.0
-    """Seconds a fetch waits for the first report (also how often the recorder checks for a stop)."""
+    fetch_wait: float = 0.1
+    """Seconds a fetch waits for reports (also how often the recorder checks for a stop). Kept short: once a
+    report arrives, nats-py's fetch keeps collecting until the batch is full or this time is up, so at a
+    low rate shared by several recorders a long wait would hold every report that long."""
     ack_wait: float = 30.0
     """The consumer's ack wait when osmo creates it (a batch being recorded is kept alive meanwhile)."""
     duplicate_window: float = 120.0

@@ -8,6 +8,7 @@ CLI's ``--json`` serialisers; errors are answered with the service API's error h
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -25,6 +26,7 @@ from osmo.application.recording import BatchRejected, RecordResult, record_games
 from osmo.bootstrap import App
 from osmo.entrypoints import wire
 from osmo.entrypoints.errors import BUG, outcome
+from osmo.entrypoints.metrics import Metrics
 from osmo.entrypoints.nats_services.config import SKIP_INVALID, NatsConfig
 from osmo.entrypoints.nats_services.requests import flag, integer, json_object, text
 from osmo.entrypoints.runtime import Store
@@ -96,6 +98,7 @@ class Endpoint:
     name: str
     subject: str  # under the configured root, e.g. "players.create"
     reply: Reply
+    records: bool = False  # answers as ``osmo record --json``: counted in the games/unlocks/rejected metrics
 
 
 SERVICES: dict[str, tuple[str, tuple[Endpoint, ...]]] = {
@@ -105,8 +108,8 @@ SERVICES: dict[str, tuple[str, tuple[Endpoint, ...]]] = {
         Endpoint("get", "players.get", get_player),
     )),
     "game": ("Games: record reports, play simulated games", (
-        Endpoint("record", "games.record", record),
-        Endpoint("play", "games.play", play),
+        Endpoint("record", "games.record", record, records=True),
+        Endpoint("play", "games.play", play, records=True),
     )),
     "achievement": ("Achievements: the award catalog, award checks", (
         Endpoint("list", "awards.list", list_awards),
@@ -142,15 +145,27 @@ def error_reply(error: BaseException) -> tuple[int, str, dict[str, Any]]:
     return code, message, body
 
 
-def handler(store: Store, reply: Reply) -> Callable[[Request], Awaitable[None]]:
+def handler(store: Store, reply: Reply, name: str = "", metrics: Metrics | None = None,
+            records: bool = False) -> Callable[[Request], Awaitable[None]]:
+    """The micro endpoint's handler: ``reply``, its errors answered, counted in ``metrics`` as ``name``."""
     async def handle(request: Request) -> None:
+        started = time.perf_counter()
         try:
             answer = await reply(store, request)
         except Exception as error:
             code, message, body = error_reply(error)
             await send(request.respond_error(str(code), header_safe(message), orjson.dumps(body)))
+            if metrics is not None:
+                metrics.nats_request(name, code, time.perf_counter() - started)
+                if records and isinstance(error, BatchRejected):
+                    metrics.recorded(0, (), len(error.rejected))
             return
         await send(request.respond(orjson.dumps(answer)))
+        if metrics is not None:
+            metrics.nats_request(name, 200, time.perf_counter() - started)
+            if records and isinstance(answer, dict):
+                metrics.recorded(int(answer.get("recorded", 0)), (u["award"] for u in answer.get("unlocked", ())),
+                                 len(answer.get("rejected", ())))
 
     return handle
 
@@ -162,7 +177,8 @@ async def send(responding: Awaitable[None]) -> None:
         log.debug("a request without a reply subject was served")
 
 
-async def start_services(nc: Client, store: Store, config: NatsConfig, only: frozenset[str]) -> list[Service]:
+async def start_services(nc: Client, store: Store, config: NatsConfig, only: frozenset[str],
+                         metrics: Metrics | None = None) -> list[Service]:
     """Start the selected services (every ``osmo serve`` process joins the same queue group)."""
     started = []
     for kind, (description, endpoints) in SERVICES.items():
@@ -172,6 +188,7 @@ async def start_services(nc: Client, store: Store, config: NatsConfig, only: fro
                                                       description=description))
         for endpoint in endpoints:
             await service.add_endpoint(name=endpoint.name, subject=f"{config.subjects}.{endpoint.subject}",
-                                       handler=handler(store, endpoint.reply))
+                                       handler=handler(store, endpoint.reply, endpoint.subject, metrics,
+                                                       endpoint.records))
         started.append(service)
     return started

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from nats.js import JetStreamContext
 from osmo.application.recording import RecordResult, Submission, record_games
 from osmo.bootstrap import App
 from osmo.domain.errors import InvalidInput, StoreUnavailable
+from osmo.entrypoints.metrics import Metrics
 from osmo.entrypoints.nats_services import config as names
 from osmo.entrypoints.nats_services.config import NatsConfig
 from osmo.entrypoints.nats_services.endpoints import header_safe
@@ -95,14 +97,26 @@ def deliveries(msg: Msg) -> int:
         return 1
 
 
+def outcome_of(done: RecorderStats) -> str:
+    """What became of a batch, from what it added to the stats: ``recorded`` (everything recorded, a
+    duplicate or dead-lettered as invalid), ``retried`` (some reports nak-ed: the store unavailable, a
+    report that failed) or ``bug``."""
+    if done.bugs:
+        return "bug"
+    if done.retried:
+        return "retried"
+    return "recorded"
+
+
 class Recorder:
-    def __init__(self, js: JetStreamContext, store: Store, config: NatsConfig) -> None:
+    def __init__(self, js: JetStreamContext, store: Store, config: NatsConfig, metrics: Metrics | None = None) -> None:
         self.js = js
         self.store = store
         self.config = config
         self.parsers = Parsers()
         self.stats = RecorderStats()
         self.ack_wait = config.ack_wait
+        self.metrics = metrics or Metrics()
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event) -> None:
         self.ack_wait = await ensure_consumer(self.js, self.config)
@@ -119,12 +133,42 @@ class Recorder:
                     log.warning("cannot fetch reports (%s: %s); retrying", type(error).__name__, error)
                     await pause(stop, 0.5)
                     continue
-                wait = await self.handle(messages)
+                wait = await self.batch(messages)
                 if wait:
                     await pause(stop, wait)
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    async def batch(self, messages: list[Msg]) -> float:
+        """``handle`` a fetched batch, with its metrics and its log line (size, recorded, duplicates,
+        rejected, retried, latency, outcome)."""
+        if not messages:
+            return 0.0
+        before = replace(self.stats)
+        started = time.perf_counter()
+        try:
+            return await self.handle(messages)
+        finally:
+            seconds = time.perf_counter() - started
+            now = self.stats
+            done = RecorderStats(*(getattr(now, k) - getattr(before, k) for k in asdict(now)))
+            outcome = outcome_of(done)
+            metrics = self.metrics
+            metrics.batches.labels(outcome).inc()
+            metrics.batch_latency.observe(seconds)
+            metrics.batch_size.observe(len(messages))
+            for kind, count in (("recorded", done.recorded), ("duplicate", done.duplicates),
+                                ("dead_lettered", done.dead_lettered), ("retried", done.retried)):
+                if count:
+                    metrics.reports.labels(kind).inc(count)
+            log.log(logging.WARNING if outcome == "bug" else logging.INFO,
+                    "batch of %d: %d recorded, %d duplicate(s), %d rejected, %d retried in %.1f ms (%s)",
+                    len(messages), done.recorded, done.duplicates, done.dead_lettered, done.retried,
+                    seconds * 1000, outcome,
+                    extra={"size": len(messages), "recorded": done.recorded, "duplicates": done.duplicates,
+                           "rejected": done.dead_lettered, "retried": done.retried,
+                           "latency_ms": round(seconds * 1000, 3), "outcome": outcome})
 
     async def handle(self, messages: list[Msg]) -> float:
         """Record a batch and settle every message; returns how long to pause before fetching again."""
@@ -163,6 +207,7 @@ class Recorder:
     async def settle(self, messages: list[Msg], result: RecordResult) -> None:
         self.stats.recorded += result.recorded
         self.stats.duplicates += result.duplicates
+        self.metrics.recorded(result.recorded, (u.award for u in result.unlocked), 0)
         rejected = {r.line: r.error for r in result.rejected}
         settled = []
         for line, message in enumerate(messages, 1):
@@ -200,6 +245,7 @@ class Recorder:
             await self.retry([message], backoff(deliveries(message)))
             return
         self.stats.dead_lettered += 1
+        self.metrics.recorded(0, (), 1)
         log.info("report %s (%s) rejected and dead-lettered: %s", sequence, message.subject, header_safe(error))
 
     async def bug(self, message: Msg, error: Exception) -> None:

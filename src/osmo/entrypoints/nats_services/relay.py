@@ -32,6 +32,7 @@ from nats.js.errors import APIError, NotFoundError
 from osmo.domain import events as ev
 from osmo.domain.errors import OsmoError
 from osmo.domain.events import RecordedEvent
+from osmo.entrypoints.metrics import Metrics
 from osmo.entrypoints.nats_services import config as names
 from osmo.entrypoints.nats_services.config import NatsConfig
 from osmo.entrypoints.nats_services.recorder import pause
@@ -70,18 +71,20 @@ class OutOfStep(Exception):
 
 
 class Relay:
-    def __init__(self, js: JetStreamContext, store: Store, config: NatsConfig) -> None:
+    def __init__(self, js: JetStreamContext, store: Store, config: NatsConfig, metrics: Metrics | None = None) -> None:
         self.js = js
         self.store = store
         self.config = config
         self.published = 0
+        self.metrics = metrics or Metrics()
 
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
             try:
                 position, sequence = await self.last_published()
-                log.info("relaying events after position %d", position)
+                self.metrics.relayed(self.config.events_stream, position, False)
+                log.info("relaying events after position %d", position, extra={"position": position})
                 events = follow_events(self.store, position, stop)
                 try:
                     async for event in events:
@@ -135,4 +138,5 @@ class Relay:
                 raise OutOfStep(f"position {event.position}: {error.description}") from None
             raise
         self.published += 0 if ack.duplicate else 1
+        self.metrics.relayed(self.config.events_stream, event.position, not ack.duplicate)
         return int(ack.seq)

@@ -9,12 +9,15 @@ import os
 
 import orjson
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 from nats.micro.request import Request
 
 from osmo.domain.errors import OsmoError
+from osmo.entrypoints.logs import redact_url
+from osmo.entrypoints.metrics import SAMPLE_EVERY_S, Metrics
 from osmo.entrypoints.nats_services.config import NatsConfig
 from osmo.entrypoints.nats_services.endpoints import osmo_version, send, start_services
-from osmo.entrypoints.nats_services.recorder import Recorder
+from osmo.entrypoints.nats_services.recorder import Recorder, pause
 from osmo.entrypoints.nats_services.relay import Relay
 from osmo.entrypoints.nats_services.streams import ensure_streams
 from osmo.entrypoints.runtime import Store
@@ -30,14 +33,16 @@ class NatsUnavailable(OsmoError):
 
 
 async def connect(url: str) -> Client:
+    shown = redact_url(url)  # a NATS URL may carry a user and a password: never logged
+
     async def on_error(error: Exception) -> None:
         log.warning("NATS: %s: %s", type(error).__name__, error)
 
     async def on_disconnect() -> None:
-        log.warning("NATS: disconnected from %s; reconnecting", url)
+        log.warning("NATS: disconnected from %s; reconnecting", shown)
 
     async def on_reconnect() -> None:
-        log.warning("NATS: reconnected to %s", url)
+        log.warning("NATS: reconnected to %s", shown)
 
     nc = Client()
     try:  # once connected, reconnect forever; the first connection is given CONNECT_TIMEOUT seconds
@@ -48,35 +53,39 @@ async def connect(url: str) -> Client:
     except Exception as error:
         with contextlib.suppress(Exception):
             await nc.close()
-        raise NatsUnavailable(f"cannot connect to NATS at {url} within {CONNECT_TIMEOUT:g} s "
+        raise NatsUnavailable(f"cannot connect to NATS at {shown} within {CONNECT_TIMEOUT:g} s "
                               f"({type(error).__name__}: {error})") from None
     return nc
 
 
 async def run_nats(store: Store, url: str, only: frozenset[str], stop: asyncio.Event, ready: asyncio.Event,
-                   config: NatsConfig | None = None) -> None:
+                   config: NatsConfig | None = None, *, metrics: Metrics | None = None) -> None:
     """Run the selected services (``player``, ``game``, ``achievement``, ``recorder``, ``relay``) against
     ``store`` until ``stop`` is set; ``ready`` is set once every one of them is subscribed. On stop: no new
     fetch, the batch being recorded is finished and settled, the relay stops after its current publish,
-    the requests already received are answered, and the connection is drained."""
+    the requests already received are answered, and the connection is drained. ``metrics``: the
+    process's (requests, batches, consumer pending, relay lag)."""
     config = config or NatsConfig()
+    metrics = metrics or Metrics()
     nc = await connect(url)
     try:
         js = nc.jetstream(timeout=config.request_timeout)
         await ensure_streams(js, config, reports="recorder" in only, events="relay" in only)
-        await start_services(nc, store, config, only)
+        await start_services(nc, store, config, only, metrics)
         workers: list[asyncio.Task[None]] = []
         if "recorder" in only:
-            recorder = Recorder(js, store, config)
+            recorder = Recorder(js, store, config, metrics)
             subscribed = asyncio.Event()
             workers.append(asyncio.create_task(recorder.run(stop, subscribed), name="osmo-recorder"))
             await _started(subscribed, workers[-1])
             await _recorder_stats(nc, config, recorder)
+            workers.append(asyncio.create_task(sample_consumer(js, config, metrics, stop), name="osmo-pending"))
         if "relay" in only:
-            workers.append(asyncio.create_task(Relay(js, store, config).run(stop), name="osmo-relay"))
+            workers.append(asyncio.create_task(Relay(js, store, config, metrics).run(stop), name="osmo-relay"))
         await nc.flush()
         ready.set()
-        log.info("NATS services %s running on %s", ", ".join(sorted(only)), url)
+        log.info("NATS services %s running on %s", ", ".join(sorted(only)), redact_url(url),
+                 extra={"services": sorted(only)})
         if workers:
             await asyncio.gather(*workers)
         else:
@@ -110,3 +119,17 @@ async def _recorder_stats(nc: Client, config: NatsConfig, recorder: Recorder) ->
     service = await add_service(nc, ServiceConfig(name=config.service_name("recorder"), version=osmo_version(),
                                                   description="Streamed ingest of game reports from JetStream"))
     await service.add_endpoint(name="stats", subject=f"{config.subjects}.recorder.stats", handler=stats)
+
+
+async def sample_consumer(js: JetStreamContext, config: NatsConfig, metrics: Metrics, stop: asyncio.Event,
+                          every: float = SAMPLE_EVERY_S) -> None:
+    """Sample the durable consumer's pending and unacknowledged reports until ``stop``."""
+    stream, durable = config.reports_stream, config.durable
+    while not stop.is_set():
+        try:
+            info = await js.consumer_info(stream, durable)
+            metrics.consumer_pending.labels(stream, durable).set(info.num_pending or 0)
+            metrics.consumer_ack_pending.labels(stream, durable).set(info.num_ack_pending or 0)
+        except Exception as error:  # NATS away for a while: the next sample will do
+            log.debug("consumer %s not sampled: %s", durable, error)
+        await pause(stop, every)

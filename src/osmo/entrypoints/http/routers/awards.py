@@ -9,16 +9,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from osmo.application import queries
+from osmo.application.backfill import BackfillResult, total_games
 from osmo.application.backfill import backfill as backfill_uc
 from osmo.application.corrections import grant as grant_uc
 from osmo.application.corrections import revoke as revoke_uc
 from osmo.application.player_games import MAX_LIMIT, award_detail
 from osmo.application.ports import UnlockRow
+from osmo.application.unit_of_work import UnitOfWork
 from osmo.entrypoints import wire
 from osmo.entrypoints.http.auth import Admin
 from osmo.entrypoints.http.context import service
 from osmo.entrypoints.http.models import Backfill, Grant, Revocation
 from osmo.entrypoints.http.problems import Json
+from osmo.entrypoints.metrics import Metrics
 
 router = APIRouter(tags=["awards"])
 ADMIN: dict[int | str, dict[str, Any]] = {401: {"description": "no API key"}, 403: {"description": "not an admin key"},
@@ -69,7 +72,16 @@ async def revoke(request: Request, award: str, body: Revocation, key: Admin) -> 
 async def backfill(request: Request, body: Backfill, key: Admin) -> Response:
     context = service(request)
     store = context.store
-    result = await store.write(backfill_uc, store.writer.uow, body.awards, dry_run=body.dry_run)
+    result = await store.write(_backfill, store.writer.uow, context.metrics, body.awards, body.dry_run)
     if not body.dry_run:
         context.metrics.recorded(0, (g.award for g in result.grants), 0)
     return Json(wire.backfill_result(result, body.dry_run))
+
+
+def _backfill(uow: UnitOfWork, metrics: Metrics, awards: list[str], dry_run: bool) -> BackfillResult:
+    """The backfill use case, its progress (games scanned of the total) in the process's metrics."""
+    advance = metrics.backfill_started(total_games(uow))
+    try:
+        return backfill_uc(uow, awards, dry_run=dry_run, progress=advance)
+    finally:
+        metrics.backfill_done()
