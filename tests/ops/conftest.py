@@ -15,6 +15,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.nats.conftest import NatsServer
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -97,3 +99,13 @@ def sample_values(url: str) -> dict[str, float]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
             values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return values
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server with JetStream of the test's own (a fresh stream store)."""
+    server = NatsServer(tmp_path / "jetstream")
+    try:
+        yield server
+    finally:
+        server.stop()

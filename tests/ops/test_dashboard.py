@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import orjson
-import pytest
 import yaml  # type: ignore[import-untyped]
 
 from osmo.application.api_keys import create_key
@@ -113,15 +112,6 @@ def test_the_scrape_config_lists_serve_processes() -> None:
 
 
 # -- against running osmo serve processes --------------------------------------------------------------
-
-@pytest.fixture
-def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path / "jetstream")
-    try:
-        yield server
-    finally:
-        server.stop()
-
 
 def prepared_store(db: str) -> tuple[str, str]:
     """Seed players, a report key, an admin key and a webhook that cannot be delivered (its failures)."""

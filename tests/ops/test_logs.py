@@ -10,7 +10,6 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -77,15 +76,6 @@ def pg_with_password() -> Iterator[tuple[str, str]]:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             conn.execute(f"DROP ROLE IF EXISTS {role}")
-
-
-@pytest.fixture
-def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path / "jetstream")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_json_logs_of_a_serve_process_hold_no_secret(
