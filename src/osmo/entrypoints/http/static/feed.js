@@ -7,6 +7,23 @@
   const awards = JSON.parse(document.getElementById("awards-data").textContent);
   // From the position the page was rendered at: an unlock committed meanwhile is not missed.
   const source = new EventSource("/v1/events?types=AwardUnlocked,AwardGranted&after=" + feed.dataset.after);
+  // Events name players by id: show their display name (the profile has it), asked once per player.
+  const names = {};
+
+  function showName(link, playerId) {
+    link.textContent = names[playerId] || playerId;
+    if (names[playerId]) return;
+    fetch("/v1/players/" + encodeURIComponent(playerId))
+      .then(function (answer) { return answer.ok ? answer.json() : null; })
+      .then(function (profile) {
+        if (!profile) return;
+        names[playerId] = profile.name;
+        feed.querySelectorAll("a[data-player]").forEach(function (a) {
+          if (a.dataset.player === playerId) a.textContent = profile.name;
+        });
+      })
+      .catch(function () { /* the id stays shown */ });
+  }
 
   function add(event) {
     const data = JSON.parse(event.data).data;
@@ -18,7 +35,8 @@
     dot.className = "dot";
     const who = document.createElement("a");
     who.href = "/players/" + encodeURIComponent(data.player_id);
-    who.textContent = data.player_id;
+    who.dataset.player = data.player_id;
+    showName(who, data.player_id);
     const what = document.createElement("strong");
     what.textContent = award ? award.name : data.award_id;
     const when = document.createElement("time");
