@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from osmo.application.api_keys import create_key
 from osmo.application.players import register_seed_players
 from osmo.bootstrap import bootstrap
 from tests.http.conftest import free_port
+from tests.serve_process import ServeProcess
 
 CHROMIUM = os.environ.get("OSMO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -41,26 +39,11 @@ def serve(db: str) -> Iterator[Served]:
     finally:
         app.close()
     port = free_port()
-    process = subprocess.Popen([OSMO, "--db", db, "serve", "--http", f"127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    process = ServeProcess(db, "--http", f"127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"osmo serve did not start: {process.stderr.read() if process.stderr else ''!r}")
-            time.sleep(0.1)
-        yield Served(url, db, key)
+        yield Served(f"http://127.0.0.1:{port}", db, key)
     finally:
-        process.terminate()
-        code = process.wait(20)
-        if process.stderr:
-            process.stderr.close()
+        code = process.stop()
     assert code == 0, f"osmo serve exited {code} on SIGTERM"
 
 

@@ -13,11 +13,8 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -40,6 +37,7 @@ from osmo.domain.events import RecordedEvent
 from osmo.entrypoints import wire
 from osmo.entrypoints.nats_services import NatsConfig, run_nats
 from osmo.entrypoints.runtime import Store
+from tests.serve_process import ServeProcess
 
 NATS_ENV = "OSMO_TEST_NATS"
 REQUIRE_NATS_ENV = "OSMO_REQUIRE_NATS"
@@ -269,43 +267,11 @@ async def connected(url: str) -> AsyncIterator[Client]:
 
 # -- osmo serve processes ----------------------------------------------------------------------------
 
-class Serve:
+class Serve(ServeProcess):
     """``osmo --db DB serve --nats URL --no-http`` as a real process; its stderr is kept."""
 
     def __init__(self, db: str, url: str, *extra: str, env: dict[str, str] | None = None) -> None:
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "osmo", "--db", db, "serve", "--nats", url, "--no-http", *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(30):
-            self.kill()
-            raise AssertionError("osmo serve did not start:\n" + self.log)
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        with self.process.stderr:
-            for raw in self.process.stderr:
-                line = raw.decode(errors="replace").rstrip()
-                self.lines.append(line)
-                if line.startswith("osmo serving"):
-                    self.ready.set()
-
-    @property
-    def log(self) -> str:
-        return "\n".join(self.lines)
-
-    def kill(self) -> None:
-        """kill -9."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def terminate(self, timeout: float = 30) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        super().__init__(db, "--nats", url, "--no-http", *extra, env=env)
 
 
 @pytest.fixture

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,46 +18,10 @@ from osmo.entrypoints.cli import cli
 from osmo.stress import Plan, check_consistency, run_stress
 from osmo.stress.drivers import DirectDriver
 from tests.nats.conftest import NatsServer, free_port, nats_test_url
+from tests.serve_process import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT_FILES = ("report.md", "report.html", "throughput.png", "latency.png", "rarity.png")
-
-
-class ServeProcess:
-    """``osmo --db DB serve ...`` as a real process, ready once it says so on stderr."""
-
-    def __init__(self, db: str, *args: str) -> None:
-        self.ready = threading.Event()
-        self.lines: list[str] = []
-        self.reader: threading.Thread | None = None
-        self.process = subprocess.Popen([sys.executable, "-m", "osmo", "--db", db, "serve", *args],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        if not self.ready.wait(30):
-            self.stop()
-            raise AssertionError("osmo serve did not start:\n" + "\n".join(self.lines))
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        with self.process.stderr:
-            for raw in self.process.stderr:
-                line = raw.decode(errors="replace").rstrip()
-                self.lines.append(line)
-                if line.startswith("osmo serving"):
-                    self.ready.set()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        if self.reader is not None:
-            self.reader.join(10)
 
 
 @pytest.fixture
