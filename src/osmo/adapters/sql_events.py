@@ -24,6 +24,7 @@ import orjson
 from osmo.adapters.sql_dialect import Row, SqlQueries
 from osmo.domain.errors import ConcurrencyError
 from osmo.domain.events import NO_STREAM, NewEvent, RecordedEvent
+from osmo.domain.games import format_instant
 
 EVENT_COLUMNS = "position, stream, version, type, data, metadata, event_id, recorded_at"
 SELECT_EVENTS = f"SELECT {EVENT_COLUMNS} FROM events"
@@ -31,7 +32,7 @@ EVENTS_AFTER = SELECT_EVENTS + " WHERE position > ? ORDER BY position LIMIT ?"
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return format_instant(datetime.now(UTC))
 
 
 def recorded_event(row: Row, event_id: uuid.UUID) -> RecordedEvent:

@@ -15,6 +15,7 @@ from osmo.application.ports import ApiKeyRow
 from osmo.application.service_roles import reading, writing
 from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain.errors import InvalidInput
+from osmo.domain.games import format_instant
 
 SCOPES = ("report", "admin")
 KEY_PREFIX = "osmo_"
@@ -28,7 +29,7 @@ def digest(key: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return format_instant(datetime.now(UTC))
 
 
 def create_key(uow: UnitOfWork, name: str, scope: str) -> tuple[ApiKeyRow, str]:

@@ -14,6 +14,7 @@ from osmo.application.unit_of_work import UnitOfWork, Writer
 from osmo.domain import events as ev
 from osmo.domain.errors import InvalidInput, UnknownGame
 from osmo.domain.events import RecordedEvent
+from osmo.domain.games import format_instant
 
 MAX_REASON = 500
 
@@ -76,7 +77,7 @@ def grant(uow: UnitOfWork, award_id: str, player: str, reason: str, *, force: bo
         unlock = writer.tx.unlocks.unlock(player_id, award_id)
         if unlock is not None and unlock.active:
             raise InvalidInput(f"{player_id} already holds {award_id}")
-        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        now = format_instant(datetime.now(UTC))
         version = unlock.version if unlock else ev.NO_STREAM
         writer.append([ev.award_granted(player_id, award_id, reason, now, version)])
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from osmo.application.service_roles import roles
 from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import InvalidInput, UnknownStat
+from osmo.domain.games import format_instant
 
 MAX_LIMIT = 100
 
@@ -37,7 +38,7 @@ def parse_since(text: str) -> str:
     if moment.tzinfo is None:
         raise InvalidInput(f"since: {text!r} must have a time zone (e.g. a trailing Z)")
     try:
-        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return format_instant(moment)
     except OverflowError:
         raise InvalidInput(f"since: {text!r} is out of range") from None
 

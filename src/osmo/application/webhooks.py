@@ -18,6 +18,7 @@ from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain import events as ev
 from osmo.domain.errors import InvalidInput
 from osmo.domain.events import RecordedEvent
+from osmo.domain.games import format_instant
 
 # Configuration events stay private: the catalog names hidden awards and their rules.
 DELIVERED_TYPES = tuple(t for t in ev.EVENT_TYPES if t != "CatalogChanged")
@@ -26,7 +27,7 @@ MAX_URL = 2000
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return format_instant(datetime.now(UTC))
 
 
 def check_event_types(types: list[str], field: str = "events") -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from osmo.application.ports import DeliveryRow, WebhookRow
 from osmo.application.unit_of_work import UnitOfWork
 from osmo.bootstrap import App
 from osmo.domain.events import RecordedEvent
+from osmo.domain.games import format_instant
 from osmo.entrypoints.http.feed import event_bytes
 from osmo.entrypoints.metrics import Metrics
 from osmo.entrypoints.runtime import Store
@@ -113,7 +114,7 @@ class WebhookWorker:
             else:
                 attempts, next_at = tries, time.time() + uc.backoff(tries)
             delivery = DeliveryRow(hook.webhook_id, event.position, event.type, tries, status, error,
-                                   datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+                                   format_instant(datetime.now(UTC)))
             kept = await self._call(uc.settle, uow, hook, self.owner, cursor, attempts, next_at, delivery)
             settled = cursor
             if not kept or not ok:
