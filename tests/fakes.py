@@ -37,6 +37,7 @@ from osmo.application.ports import (
     UnlockRow,
     WebhookRow,
 )
+from osmo.domain import events as ev
 from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
 from osmo.domain.errors import ConcurrencyError
@@ -145,6 +146,13 @@ class FakeEventStore:
         state.event_ids.update(ids)
         state.versions.update(versions)
         return recorded
+
+    def append_games(self, game_ids: Sequence[str], payloads: Sequence[str], catalog_version: int) -> tuple[int, str]:
+        for game_id in game_ids:
+            if ev.game_stream(game_id) in self.state.versions:
+                raise ConcurrencyError(f"a game was recorded concurrently: {game_id!r}")
+        recorded = self.append([ev.game_recorded(orjson.loads(p), catalog_version) for p in payloads])
+        return recorded[0].position, recorded[0].recorded_at
 
     def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
         start = max(after, 0)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from osmo.adapters.catalog_files import load_catalog
 from osmo.application.award_policy import AwardPolicy
+from osmo.application.game_chunk import GameChunk
 from osmo.application.play import Simulate
 from osmo.application.ports import Database
 from osmo.application.projections import CareersProjection, PlayersProjection, UnlocksProjection, projectors
@@ -108,7 +109,7 @@ class App:
                           projectors=projectors, proposed=proposed)
 
     # -- the adapters the entrypoints need, chosen here --------------------------------------------
-    def parse_reports(self, content: bytes) -> list[Submission]:
+    def parse_reports(self, content: bytes) -> list[Submission | GameChunk]:
         """Reports in the JSON wire format, parsed for the catalog in effect."""
         return list(self.report_parser(self.uow.catalog()).parse(content))
 
@@ -120,7 +121,8 @@ class App:
 
         return FastReportParser(catalog, datetime.now(UTC))
 
-    def stream_reports(self, file: BinaryIO, progress: Callable[[int], None] | None = None) -> Iterator[Submission]:
+    def stream_reports(self, file: BinaryIO, progress: Callable[[int], None] | None = None
+                      ) -> Iterator[Submission | GameChunk]:
         """The reports of an input file, read as it goes for JSON Lines (``progress(n)``: bytes read), on the
         fast reader (whose clock is taken now, before the recording's)."""
         from osmo.adapters.report_fast import FastReportParser, stream_submissions

@@ -1,40 +1,62 @@
-"""The fast path of the JSON report format: msgspec decodes a report straight into typed structs (strict: no
-coercion, unknown fields refused, stat values in 0..MAX_STAT), and ``games.checked_quickly`` checks it into
-its normal form. Whatever either refuses, or might read otherwise than the pydantic reader (a time not
-written as ``YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM)``, for example), goes to ``ReportParser.parse_one``
-and ``check_report``, so every message stays what it was and a report is accepted exactly when it was.
+"""The fast path of the JSON report format: msgspec decodes reports straight into typed structs (strict: no
+coercion, unknown fields refused, stat values in 0..MAX_STAT), and a batch of them is checked in columns into
+a ``GameChunk``: each report's own fields (id, times, winner, team sizes, metadata) one by one, the player
+lines of the whole batch at once (ids, a player twice in a game, every ``at_most`` bound) with numpy.
+Whatever either refuses, or might read otherwise than the pydantic reader (a time not written as
+``YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM)``, for example), goes to ``ReportParser.parse_one`` and
+``check_report``, so every message stays what it was and a report is accepted exactly when it was.
 
-``stream_submissions`` reads JSON Lines from a file line by line (memory does not grow with the input);
-any other input (one JSON value, a list) is read whole, as before.
+``stream_submissions`` reads JSON Lines from a file a batch of lines at a time (memory does not grow with
+the input); any other input (one JSON value, a list) is read whole, as before.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from itertools import chain
+from operator import attrgetter
 from typing import Annotated, Any, BinaryIO
 
 import msgspec
+import numpy as np
+import orjson
 
-from osmo.adapters.report_json import ReportParser, _is_value
+from osmo.adapters.report_json import ReportParser, _is_value, json_lines
+from osmo.application.game_chunk import GameChunk
 from osmo.application.recording import Submission
 from osmo.domain.catalog import Catalog
-from osmo.domain.games import MAX_STAT, checked_quickly
+from osmo.domain.games import MAX_CLOCK_SKEW, MAX_ID_LENGTH, MAX_STAT, TEAM_SIZES, format_instant, metadata_problem
 
 StatValue = Annotated[int, msgspec.Meta(ge=0, le=MAX_STAT)]
 _INSTANT = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
+_PLAIN_UTC = len("2026-11-30T12:00:00Z")
+CHUNK_LINES = 1000
+"""JSON Lines checked together."""
+_KNOWN_IDS = 100_000
+"""Valid player ids remembered between batches (forgotten all at once beyond this)."""
+
+Read = Submission | GameChunk
 
 
-def _instant(text: str) -> datetime | None:
-    """An aware datetime for the plainest ISO 8601 form (which both readers read alike), else None."""
+def _utc(text: str) -> tuple[datetime, str] | None:
+    """The UTC instant of the plainest ISO 8601 form (which both readers read alike) and its stored form
+    (``format_instant``), else None."""
     if _INSTANT.fullmatch(text) is None:
         return None
     try:
-        return datetime.fromisoformat(text)
-    except ValueError:
+        moment = datetime.fromisoformat(text).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
+    if len(text) == _PLAIN_UTC and text[-1] == "Z":
+        return moment, text  # already in the stored form
+    return moment, format_instant(moment)
+
+
+def _valid_id(value: str) -> bool:
+    return bool(value.strip()) and len(value) <= MAX_ID_LENGTH and value.isprintable()
 
 
 class FastReportParser(ReportParser):
@@ -46,35 +68,145 @@ class FastReportParser(ReportParser):
         self._catalog = catalog
         self.now = now
         stats: Any = msgspec.defstruct("Stats", [(s, StatValue, 0) for s in catalog.stat_ids],
-                                       forbid_unknown_fields=True)
-        line: Any = msgspec.defstruct("Line", [("player_id", str), ("stats", stats)], forbid_unknown_fields=True)
+                                       forbid_unknown_fields=True, gc=False)
+        line: Any = msgspec.defstruct("Line", [("player_id", str), ("stats", stats)], forbid_unknown_fields=True,
+                                      gc=False)
         report: Any = msgspec.defstruct("Report", [
             ("game_id", str), ("started_at", str), ("finished_at", str), ("winner", int),
             ("teams", list[list[line]]), ("metadata", dict[str, Any], msgspec.field(default_factory=dict))],
             forbid_unknown_fields=True)
         self._decode: Callable[[bytes | str], Any] = msgspec.json.Decoder(report).decode
-        self._values: Callable[[Any], tuple[Any, ...]] = msgspec.structs.astuple
+        self._known_ids: set[str] = set()
 
     def parse_one(self, text: bytes | str, line: int, column: int = 1) -> Submission:
-        try:
-            data = self._decode(text)
-        except (msgspec.DecodeError, RecursionError):
-            return super().parse_one(text, line, column)
-        started, finished = _instant(data.started_at), _instant(data.finished_at)
-        if started is None or finished is None:
-            return super().parse_one(text, line, column)
-        values = self._values
-        teams = [[(p.player_id, values(p.stats)) for p in team] for team in data.teams]
-        game = checked_quickly(data.game_id, started, finished, data.winner, teams, data.metadata,
-                               self._catalog, self.now)
-        if game is None:
-            return super().parse_one(text, line, column)
-        return Submission(line, data.game_id, game=game)
+        (read,) = self.parse_chunk([(line, text)], column)
+        return read if isinstance(read, Submission) else Submission(line, read.game_ids[0], game=read.game(0))
+
+    def parse(self, content: bytes) -> Iterator[Submission | GameChunk]:  # type: ignore[override]
+        content = content.removeprefix(b"\xef\xbb\xbf")
+        lines = json_lines(content)
+        if lines is None:
+            yield from super().parse(content)
+            return
+        for start in range(0, len(lines), CHUNK_LINES):
+            yield from self.parse_chunk(lines[start:start + CHUNK_LINES])
+
+    def parse_chunk(self, raws: Sequence[tuple[int, bytes | str]], column: int = 1) -> list[Read]:
+        """The reports of ``raws`` (``(line, text)``, in input order): runs of reports that pass every check
+        as GameChunks, and each other report as ``ReportParser.parse_one`` reads it (``column``: where
+        each text starts on its line), in input order."""
+        decode = self._decode
+        latest = self.now + MAX_CLOCK_SKEW
+        fast: list[int] = []  # places in raws of the reports the columns hold
+        reports: list[Any] = []
+        times: list[tuple[str, str, float]] = []
+        for place, (_, raw) in enumerate(raws):
+            try:
+                data = decode(raw)
+            except (msgspec.DecodeError, RecursionError):
+                continue
+            if not _valid_id(data.game_id):
+                continue
+            started, finished = _utc(data.started_at), _utc(data.finished_at)
+            if started is None or finished is None or not started[0] < finished[0] <= latest:
+                continue
+            teams = data.teams
+            if (data.winner not in (0, 1) or len(teams) != 2 or len(teams[0]) != len(teams[1])
+                    or len(teams[0]) not in TEAM_SIZES):
+                continue
+            if data.metadata and metadata_problem(data.metadata) is not None:
+                continue
+            fast.append(place)
+            reports.append(data)
+            times.append((started[1], finished[1], (finished[0] - started[0]).total_seconds()))
+        chunk, refused = self._columns(reports, times, [raws[p][0] for p in fast])
+        out: list[Read] = []
+        run: int | None = None  # the first game of the chunk in the current run of accepted reports
+        next_game = 0
+        for place, (line, raw) in enumerate(raws):
+            here = next_game
+            if here < len(fast) and fast[here] == place:
+                next_game += 1
+                if not refused[here]:
+                    if run is None:
+                        run = here
+                    continue
+            if run is not None:
+                out.append(chunk.slice(run, here))
+                run = None
+            out.append(super().parse_one(raw, line, column))
+        if run is not None:
+            out.append(chunk.slice(run, len(fast)))
+        return out
+
+    def _columns(self, reports: list[Any], times: list[tuple[str, str, float]], lines: list[int]
+                 ) -> tuple[GameChunk, list[bool]]:
+        """The reports' games in columns, and for each whether a check of its player lines failed."""
+        catalog = self._catalog
+        stat_ids = catalog.stat_ids
+        count = len(reports)
+        if not count:
+            return GameChunk.empty(stat_ids), []
+        teams = [team for report in reports for team in report.teams]
+        members = [member for team in teams for member in team]
+        player_ids = [member.player_id for member in members]
+        values_of = list(map(msgspec.structs.astuple, map(attrgetter("stats"), members)))
+        n, s = len(members), len(stat_ids)
+        team_sizes = np.fromiter(map(len, teams), dtype=np.int64, count=2 * count)
+        starts = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(team_sizes[0::2] + team_sizes[1::2], out=starts[1:])
+        team = np.repeat(np.tile(np.array([0, 1], dtype=np.int64), count), team_sizes)
+        values = np.fromiter(chain.from_iterable(values_of), dtype=np.int64, count=n * s).reshape(n, s)
+        game_of = np.repeat(np.arange(count, dtype=np.int64), np.diff(starts))
+
+        bad_line = np.zeros(n, dtype=np.bool_)
+        known = self._known_ids
+        unseen = set(player_ids) - known
+        if unseen:
+            invalid = {p for p in unseen if not _valid_id(p)}
+            if len(known) > _KNOWN_IDS:
+                known.clear()
+            known.update(unseen - invalid)
+            if invalid:
+                bad_line |= np.fromiter((p in invalid for p in player_ids), dtype=np.bool_, count=n)
+        index: dict[str, int] = {p: i for i, p in enumerate(dict.fromkeys(player_ids))}
+        code = np.fromiter(map(index.__getitem__, player_ids), dtype=np.int64, count=n)
+        keys = np.sort(game_of * len(index) + code)
+        twice = keys[1:][keys[1:] == keys[:-1]] // len(index)
+        durations = np.array([t[2] for t in times], dtype=np.float64)[game_of]
+        for i, _, bound in catalog.bounds:
+            limit = durations if bound is None else values[:, bound]
+            bad_line |= values[:, i] > limit
+        refused = np.zeros(count, dtype=np.bool_)
+        refused[game_of[bad_line]] = True
+        refused[twice] = True
+
+        stats = list(stat_ids)
+        dumps = orjson.dumps
+        payloads: list[str] = []
+        starts_l = starts.tolist()
+        for g, report in enumerate(reports):
+            a, b = starts_l[g], starts_l[g + 1]
+            middle = a + (b - a) // 2
+            started, finished, _ = times[g]
+            payloads.append(dumps({
+                "game_id": report.game_id, "started_at": started, "finished_at": finished, "winner": report.winner,
+                "stats": stats,
+                "teams": [[{"player_id": p, "values": v} for p, v in zip(player_ids[a:middle], values_of[a:middle],
+                                                                          strict=True)],
+                          [{"player_id": p, "values": v} for p, v in zip(player_ids[middle:b], values_of[middle:b],
+                                                                          strict=True)]],
+                "metadata": report.metadata}).decode())
+        chunk = GameChunk(tuple(stat_ids), lines, list(range(count)), [r.game_id for r in reports],
+                          [t[1] for t in times], [r.winner for r in reports], payloads, starts, player_ids, team,
+                          values)
+        return chunk, refused.tolist()
 
 
 def stream_submissions(file: BinaryIO, parser: ReportParser,
-                       progress: Callable[[int], None] | None = None) -> Iterator[Submission]:
-    """Every report of ``file``, as ``parser.parse`` reads it; JSON Lines are read a line at a time.
+                       progress: Callable[[int], None] | None = None) -> Iterator[Read]:
+    """Every report of ``file``, as ``parser.parse`` reads it; JSON Lines are read a batch of lines at a
+    time (checked in columns when ``parser`` is a FastReportParser).
 
     JSON Lines are recognised as ``report_json.json_lines`` does when the first non-blank line is a
     complete JSON value and another non-blank line follows; lines are numbered as ``bytes.splitlines``
@@ -99,20 +231,30 @@ def stream_submissions(file: BinaryIO, parser: ReportParser,
     if b"\r" in stripped.rstrip(b"\r\n") or not _is_value(stripped.rstrip(b"\n")):
         yield from parser.parse(b"".join(head) + file.read())
         return
+    chunked = parser.parse_chunk if isinstance(parser, FastReportParser) else None
     number = 0
+    batch: list[tuple[int, bytes]] = []
 
-    def numbered(chunk: bytes) -> Iterator[tuple[int, bytes]]:
-        nonlocal number
+    def flush() -> Iterator[Read]:
+        if chunked is not None:
+            yield from chunked(batch)
+        else:
+            yield from (parser.parse_one(raw, line) for line, raw in batch)
+        batch.clear()
+
+    for chunk in chain(head, _reported(file, progress)):
         for raw in chunk.splitlines():
             number += 1
             if raw.strip():
-                yield number, raw
+                batch.append((number, raw))
+        if len(batch) >= CHUNK_LINES:
+            yield from flush()
+    if batch:
+        yield from flush()
 
-    for chunk in head:
-        for line, raw in numbered(chunk):
-            yield parser.parse_one(raw, line)
+
+def _reported(file: BinaryIO, progress: Callable[[int], None] | None) -> Iterator[bytes]:
     for chunk in file:
         if progress:
             progress(len(chunk))
-        for line, raw in numbered(chunk):
-            yield parser.parse_one(raw, line)
+        yield chunk

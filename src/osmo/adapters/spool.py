@@ -10,21 +10,21 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO
 
-from osmo.application.recording import Spooled
+from osmo.application.game_chunk import GameChunk
 
 MEMORY_GAMES = 20_000
-"""Games held in memory before the spool spills to its file (about 50 MB of stored forms)."""
+"""Games held in memory before the spool spills to its file (about 40 MB of checked games)."""
 
 
 class FileSpool:
     def __init__(self, directory: str | None = None, memory_games: int = MEMORY_GAMES) -> None:
         self._directory = directory
         self._room = memory_games
-        self._held: list[list[Spooled]] = []
+        self._held: list[GameChunk] = []
         self._file: IO[bytes] | None = None
         self._spilled = 0
 
-    def add(self, chunk: list[Spooled]) -> None:
+    def add(self, chunk: GameChunk) -> None:
         if self._file is None and len(chunk) <= self._room:
             self._held.append(chunk)
             self._room -= len(chunk)
@@ -34,14 +34,14 @@ class FileSpool:
         pickle.dump(chunk, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._spilled += 1
 
-    def chunks(self) -> Iterator[list[Spooled]]:
+    def chunks(self) -> Iterator[GameChunk]:
         yield from self._held
         if self._file is None:
             return
         self._file.flush()
         self._file.seek(0)
         for _ in range(self._spilled):
-            chunk: list[Spooled] = pickle.load(self._file)
+            chunk: GameChunk = pickle.load(self._file)
             yield chunk
         self._file.seek(0, 2)
 

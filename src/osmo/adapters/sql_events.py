@@ -23,7 +23,7 @@ import orjson
 
 from osmo.adapters.sql_dialect import Row, SqlQueries
 from osmo.domain.errors import ConcurrencyError
-from osmo.domain.events import NO_STREAM, NewEvent, RecordedEvent
+from osmo.domain.events import GAME_RECORDED, NO_STREAM, GameRecorded, NewEvent, RecordedEvent, derived_id_bytes
 from osmo.domain.games import format_instant
 
 EVENT_COLUMNS = "position, stream, version, type, data, metadata, event_id, recorded_at"
@@ -91,6 +91,23 @@ class SqlEventStore(SqlQueries, ABC):
         self._appended(position)
         return recorded
 
+    def append_games(self, game_ids: Sequence[str], payloads: Sequence[str], catalog_version: int) -> tuple[int, str]:
+        first = self.last_position() + 1
+        recorded_at = now()
+        metadata = orjson.dumps({"schema": GameRecorded.SCHEMA, "catalog_version": catalog_version}).decode()
+        stored_id = self._stored_digest
+        rows: list[Row] = []
+        for position, game_id, payload in zip(range(first, first + len(game_ids)), game_ids, payloads, strict=True):
+            stream = "game-" + game_id
+            rows.append((position, stream, 0, GAME_RECORDED, payload, metadata,
+                         stored_id(derived_id_bytes(stream, 0)), recorded_at))
+        try:
+            self._insert(rows)
+        except self.conflict as error:
+            raise ConcurrencyError(f"a game was recorded concurrently: {error}") from None
+        self._appended(first + len(rows) - 1)
+        return first, recorded_at
+
     def _not_yet_stored(self, events: Sequence[NewEvent]) -> list[NewEvent]:
         stored_id = self._stored_id
         stored = {r[0] for r in self._in_rows(
@@ -124,6 +141,11 @@ class SqlEventStore(SqlQueries, ABC):
     def _stored_id(event_id: uuid.UUID) -> Any:
         """An event id as the ``event_id`` column holds it."""
         return event_id
+
+    @staticmethod
+    def _stored_digest(event_id: bytes) -> Any:
+        """An event id given as its 16 bytes, as the ``event_id`` column holds it."""
+        return uuid.UUID(bytes=event_id)
 
     def _appended(self, position: int) -> None:
         """Called once an append inserted its events, with the last position it assigned."""

@@ -158,6 +158,10 @@ class SqliteEventStore(SqlEventStore):
     def _stored_id(event_id: uuid.UUID) -> bytes:
         return event_id.bytes
 
+    @staticmethod
+    def _stored_digest(event_id: bytes) -> bytes:
+        return event_id
+
     def _insert(self, rows: list[Row]) -> None:
         self.conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 

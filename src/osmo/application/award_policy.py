@@ -6,11 +6,9 @@ it checks again the awards the voided game touched. It is never replayed: its de
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from osmo.application import voiding
 from osmo.application.batch_awards import first_unlocks
-from osmo.application.ports import Transaction
+from osmo.application.ports import GameRun, Transaction
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
 from osmo.domain.events import NewEvent, RecordedEvent
@@ -48,14 +46,14 @@ class AwardPolicy:
                 ))
         return unlocked
 
-    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]:
+    def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
         """A run of GameRecorded events the careers projection folded at once: the same decisions as
         ``handle`` game by game (``batch_awards``)."""
         if tx is not self._tx:
             self._tx, self._pending = tx, {}
-        block = tx.lines.game_block(events[0].position)
-        if block is None or block.positions[0] != events[0].position or len(block.positions) != len(events):
-            return [new for event in events for new in self.handle(tx, event, catalog)]
+        block = tx.lines.game_block(run.positions[0])
+        if block is None or block.positions[0] != run.positions[0] or len(block.positions) != len(run):
+            return [new for event in run.events() for new in self.handle(tx, event, catalog)]
         players = list(dict.fromkeys(block.player_ids))
         held = tx.unlocks.held(players)
         owned = {p: held.get(p, set()) | self._pending.get(p, set()) for p in players}

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from osmo.application.ports import GameBlock
+from osmo.application.ports import GameBlock, GameRun
 from osmo.domain.career import Career
 from osmo.domain.catalog import CAREER_BASE, Catalog
 from osmo.domain.events import RecordedEvent
@@ -25,14 +25,13 @@ Ints = npt.NDArray[np.int64]
 SAFE = 2**52  # careers and stats below this keep every sum and offset of a run exact in int64
 
 
-def block_lines(events: Sequence[RecordedEvent], stat_ids: Sequence[str]
-                ) -> tuple[list[str], list[int], list[int], list[int]] | None:
-    """``(player_ids, teams, won, flat values)`` of the run's lines in recorded order, or None when a game
-    was recorded with other stats than ``stat_ids`` (the caller then folds game by game)."""
+def run_of_events(events: Sequence[RecordedEvent], stat_ids: Sequence[str]) -> GameRun | None:
+    """A run of GameRecorded events in columns, or None when a game was recorded with other stats than
+    ``stat_ids`` (the caller then goes game by game)."""
     player_ids: list[str] = []
     teams: list[int] = []
-    won: list[int] = []
     flat: list[int] = []
+    sizes: list[int] = []
     wanted = tuple(stat_ids)
     same: object = None
     for event in events:
@@ -42,15 +41,21 @@ def block_lines(events: Sequence[RecordedEvent], stat_ids: Sequence[str]
             if tuple(stats) != wanted:
                 return None
             same = stats
-        winner = data["winner"]
+        size = 0
         for team, members in enumerate(data["teams"]):
-            win = 1 if team == winner else 0
             for entry in members:
                 player_ids.append(entry["player_id"])
                 teams.append(team)
-                won.append(win)
                 flat.extend(entry["values"])
-    return player_ids, teams, won, flat
+            size += len(members)
+        sizes.append(size)
+    n = len(player_ids)
+    starts = np.zeros(len(events) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=starts[1:])
+    return GameRun([e.position for e in events], [e.data["game_id"] for e in events],
+                   [e.data["finished_at"] for e in events], [e.data["winner"] for e in events], starts, player_ids,
+                   np.fromiter(teams, dtype=np.int64, count=n),
+                   np.fromiter(flat, dtype=np.int64, count=n * len(wanted)).reshape(n, len(wanted)), lambda: events)
 
 
 def _grouped_cummax(values: Ints, group: Ints) -> Ints:
@@ -60,15 +65,12 @@ def _grouped_cummax(values: Ints, group: Ints) -> Ints:
     return np.maximum.accumulate(values + offset) - offset
 
 
-def fold_block(events: Sequence[RecordedEvent], catalog: Catalog, careers: Mapping[str, Career]
+def fold_block(run: GameRun, catalog: Catalog, careers: Mapping[str, Career]
                ) -> tuple[GameBlock, dict[str, tuple[Career, int]]] | None:
     """The run's lines with the career after each game, and every player's career after the run with the
     position of their last game in it; None when this run must be folded game by game."""
     stat_ids = catalog.stat_ids
-    extracted = block_lines(events, stat_ids)
-    if extracted is None:
-        return None
-    player_ids, teams_l, won_l, flat = extracted
+    player_ids = run.player_ids
     n, s = len(player_ids), len(stat_ids)
     base = len(CAREER_BASE)
     names = list(dict.fromkeys(player_ids))
@@ -77,10 +79,12 @@ def fold_block(events: Sequence[RecordedEvent], catalog: Catalog, careers: Mappi
     if any(max(row, default=0) >= SAFE for row in prior_rows):
         return None
     prior = np.array(prior_rows, dtype=np.int64).reshape(len(names), base + 2 * s)
-    values = np.fromiter(flat, dtype=np.int64, count=n * s).reshape(n, s)
+    values = run.values
     if n and int(values.max()) >= SAFE:
         return None
-    won = np.fromiter(won_l, dtype=np.int64, count=n)
+    sizes = np.diff(run.starts)
+    line_game = np.repeat(np.arange(len(run), dtype=np.int64), sizes)
+    won = (run.teams == np.asarray(run.winners, dtype=np.int64)[line_game]).astype(np.int64)
     player = np.fromiter(map(index.__getitem__, player_ids), dtype=np.int64, count=n)
     order = np.argsort(player, kind="stable")
     p_sorted = player[order]
@@ -117,14 +121,9 @@ def fold_block(events: Sequence[RecordedEvent], catalog: Catalog, careers: Mappi
     game = np.empty((n, s + 1), dtype=np.int64)
     game[:, :s] = values
     game[:, s] = won
-    sizes = [sum(len(team) for team in e.data["teams"]) for e in events]
-    starts = np.zeros(len(events) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=starts[1:])
-    positions = [e.position for e in events]
-    block = GameBlock(positions, [e.data["game_id"] for e in events], [e.data["finished_at"] for e in events],
-                      starts, player_ids, np.fromiter(teams_l, dtype=np.int64, count=n), game, line_career)
+    positions = run.positions
+    block = GameBlock(positions, run.game_ids, run.finished_at, run.starts, player_ids, run.teams, game, line_career)
     last = np.flatnonzero(np.append(first[1:], True))  # the last line of each group, in sorted order
-    line_game = np.repeat(np.arange(len(events)), sizes)
     after: dict[str, tuple[Career, int]] = {}
     for row, line in zip(career[last].tolist(), order[last].tolist(), strict=True):
         after[player_ids[line]] = (tuple(row), positions[int(line_game[line])])

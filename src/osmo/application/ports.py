@@ -62,6 +62,13 @@ class EventStore(Protocol):
 
     def last_position(self) -> int: ...
 
+    def append_games(self, game_ids: Sequence[str], payloads: Sequence[str], catalog_version: int) -> tuple[int, str]:
+        """Append a GameRecorded for each game, as the first event of its stream, with ``payloads`` (its
+        data, already serialised as JSON text: the stored form) and ``catalog_version`` in its metadata, as
+        ``append([game_recorded(...)])`` would; returns the position of the first and the time recorded.
+        A game already recorded raises ConcurrencyError."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PlayerRow:
@@ -149,6 +156,27 @@ class LineBlock:
 
     def career_column(self, index: int) -> Ints:
         return self._column(self.career_cols[index])
+
+
+@dataclass(frozen=True)
+class GameRun:
+    """Consecutive GameRecorded events in columns, as the subscribers' batch path takes them: game ``i`` at
+    ``positions[i]`` has the player lines ``starts[i]:starts[i + 1]`` (team 0 then team 1, as reported),
+    each with its player, team and stat values (``values``, in the catalog's stat order). ``events()``
+    gives the run as RecordedEvents, for a subscriber that must go game by game."""
+
+    positions: list[int]
+    game_ids: list[str]
+    finished_at: list[str]
+    winners: list[int]
+    starts: Ints
+    player_ids: list[str]
+    teams: Ints
+    values: Ints
+    events: Callable[[], Sequence[RecordedEvent]]
+
+    def __len__(self) -> int:
+        return len(self.positions)
 
 
 @dataclass(frozen=True)

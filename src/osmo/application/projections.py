@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from osmo.application import voiding
 from osmo.application.batch_fold import fold_block
-from osmo.application.ports import GameLineRow, Transaction, UnlockRow
+from osmo.application.ports import GameLineRow, GameRun, Transaction, UnlockRow
 from osmo.application.subscribers import Subscriber
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
@@ -27,7 +25,7 @@ class PlayersProjection:
                     tx.players.rename_player(player_id, name)
         return []
 
-    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]:
+    def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
         return []
 
 
@@ -46,12 +44,12 @@ class CareersProjection:
             voiding.remove_game(tx, catalog, voided.game_position)
         return []
 
-    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]:
+    def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
         """A run of GameRecorded events folded at once (``batch_fold``): the same careers and game lines."""
-        careers = tx.careers.careers({p for e in events for p in ev.GameRecorded.player_ids_of(e.data)})
-        folded = fold_block(events, catalog, careers)
+        careers = tx.careers.careers(dict.fromkeys(run.player_ids))
+        folded = fold_block(run, catalog, careers)
         if folded is None:
-            for event in events:
+            for event in run.events():
                 self.handle(tx, event, catalog)
             return []
         block, after = folded
@@ -98,7 +96,7 @@ class UnlocksProjection:
                 tx.unlocks.revoke_unlock(e.player_id, e.award_id, event.version, e.reason, e.source)
         return []
 
-    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]:
+    def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
         return []
 
 

@@ -11,11 +11,11 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 
+from osmo.application.game_chunk import GameChunk
 from osmo.application.ports import Transaction
 from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain import events as ev
@@ -24,7 +24,6 @@ from osmo.domain.errors import DuplicateConflict, InvalidInput, InvalidReport
 from osmo.domain.games import Game, GameReport, check_report, describe_difference, game_from_data
 
 CHUNK_SIZE = 500
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +90,8 @@ class Checked:
         return self.game.game_id
 
 
-Outcome = Checked | Rejection
+Outcome = Checked | Rejection | GameChunk
+"""A report checked one by one (or refused), or a run of reports checked in columns."""
 
 
 def check_submission(submission: Submission, catalog: Catalog, now: datetime | None = None,
@@ -115,7 +115,7 @@ class NoReports(InvalidInput):
 
 def record_games(
     uow: UnitOfWork,
-    submissions: Iterable[Submission],
+    submissions: Iterable[Submission | GameChunk],
     *,
     skip_invalid: bool = False,
     chunk_size: int = CHUNK_SIZE,
@@ -126,29 +126,37 @@ def record_games(
 ) -> RecordResult:
     """Check every submission, then record the valid new games and evaluate their awards.
 
-    A game id already recorded with the same content (after normalisation) is a duplicate, not an
-    error; with different content it is rejected. Raises BatchRejected when any report is invalid,
-    unless ``skip_invalid``: then the valid ones are recorded and the invalid ones listed; NoReports when
-    there is none. Reports are checked with the catalog ``uow.catalog()`` gives.
+    ``submissions`` are reports as the input format read them, or runs of reports a reader already
+    checked in columns (``GameChunk``), in input order. A game id already recorded with the same content
+    (after normalisation) is a duplicate, not an error; with different content it is rejected. Raises
+    BatchRejected when any report is invalid, unless ``skip_invalid``: then the valid ones are recorded and
+    the invalid ones listed; NoReports when there is none. Reports are checked with the catalog
+    ``uow.catalog()`` gives.
     """
     catalog = uow.catalog()
     now = datetime.now(UTC)
-    return record_checked(uow, catalog, (check_submission(s, catalog, now, i) for i, s in enumerate(submissions)),
-                          skip_invalid=skip_invalid, chunk_size=chunk_size, progress=progress, spool=spool,
-                          checking=checking, checked=checked)
+    return record_checked(uow, catalog, _outcomes(submissions, catalog, now), skip_invalid=skip_invalid,
+                          chunk_size=chunk_size, progress=progress, spool=spool, checking=checking, checked=checked)
 
 
-Spooled = tuple[int, dict[str, Any]]
-"""A checked game waiting to be written: its line, and its stored form (``Game.to_data``)."""
+def _outcomes(submissions: Iterable[Submission | GameChunk], catalog: Catalog, now: datetime) -> Iterator[Outcome]:
+    index = 0
+    for item in submissions:
+        if isinstance(item, GameChunk):
+            yield item.numbered(index)
+            index += len(item)
+        else:
+            yield check_submission(item, catalog, now, index)
+            index += 1
 
 
 class Spool(Protocol):
     """Where checked games wait between the check of the whole input and the writes (bounded memory:
     a temporary file in the CLI; a list by default). Chunks come back in the order they were added."""
 
-    def add(self, chunk: list[Spooled]) -> None: ...
+    def add(self, chunk: GameChunk) -> None: ...
 
-    def chunks(self) -> Iterator[list[Spooled]]: ...
+    def chunks(self) -> Iterator[GameChunk]: ...
 
     def close(self) -> None: ...
 
@@ -157,12 +165,12 @@ class ListSpool:
     """A Spool in memory."""
 
     def __init__(self) -> None:
-        self._chunks: list[list[Spooled]] = []
+        self._chunks: list[GameChunk] = []
 
-    def add(self, chunk: list[Spooled]) -> None:
+    def add(self, chunk: GameChunk) -> None:
         self._chunks.append(chunk)
 
-    def chunks(self) -> Iterator[list[Spooled]]:
+    def chunks(self) -> Iterator[GameChunk]:
         yield from self._chunks
 
     def close(self) -> None:
@@ -170,7 +178,7 @@ class ListSpool:
 
 
 CHECK_CHUNK = 2000
-"""Reports looked up together (registered players, games already stored) while checking."""
+"""Games looked up together (registered players, games already stored) while checking."""
 
 
 def record_checked(
@@ -204,42 +212,53 @@ def record_checked(
             raise BatchRejected(result.rejected)
         if checked:
             checked(fresh.count - len(fresh.dropped))
-        _write_all(uow, catalog, _kept(spool, fresh.dropped), result, chunk_size, progress)
+        _write_all(uow, _kept(spool, fresh.dropped), result, chunk_size, progress)
     finally:
         spool.close()
     return result
 
 
-def _kept(spool: Spool, dropped: set[int]) -> Iterator[Spooled]:
+def _kept(spool: Spool, dropped: set[int]) -> Iterator[GameChunk]:
     """The spooled games in order, but those ``dropped`` (by ordinal)."""
     ordinal = 0
     for chunk in spool.chunks():
+        size = len(chunk)
         if dropped:
-            yield from (c for i, c in enumerate(chunk, ordinal) if i not in dropped)
-        else:
-            yield from chunk
-        ordinal += len(chunk)
+            chunk = chunk.take([i for i in range(size) if i + ordinal not in dropped])
+        ordinal += size
+        yield chunk
 
 
-def _write_all(uow: UnitOfWork, catalog: Catalog, games: Iterable[Spooled], result: RecordResult,
-               chunk_size: int, progress: Callable[[int], None] | None) -> None:
-    for chunk in _chunked(games, chunk_size):
+def _slices(chunks: Iterable[GameChunk], size: int) -> Iterator[GameChunk]:
+    """The games of ``chunks`` again, ``size`` at a time (the last slice may hold fewer)."""
+    held: list[GameChunk] = []
+    count = 0
+    for chunk in chunks:
+        begin = 0
+        while begin < len(chunk):
+            end = min(len(chunk), begin + size - count)
+            held.append(chunk.slice(begin, end))
+            count += end - begin
+            begin = end
+            if count == size:
+                yield GameChunk.concat(held)
+                held, count = [], 0
+    if held:
+        yield GameChunk.concat(held)
+
+
+def _write_all(uow: UnitOfWork, chunks: Iterable[GameChunk], result: RecordResult, chunk_size: int,
+               progress: Callable[[int], None] | None) -> None:
+    for chunk in _slices(chunks, chunk_size):
         with uow.write() as writer:
-            fresh = _drop_recorded(writer.tx, chunk, catalog, result)
-            appended = writer.append([ev.game_recorded(data, writer.catalog.version) for _, data in fresh])
-        for event in appended:
-            if event.type == ev.GAME_RECORDED:
-                result.recorded += 1
-            elif isinstance(unlocked := event.payload, ev.AwardUnlocked):
+            fresh = _drop_recorded(writer.tx, chunk, result)
+            decided = writer.record_games(fresh) if len(fresh) else []
+        result.recorded += len(fresh)
+        for event in decided:
+            if event.type == ev.AWARD_UNLOCKED and isinstance(unlocked := event.payload, ev.AwardUnlocked):
                 result.unlocked.append(Unlock(unlocked.player_id, unlocked.award_id, unlocked.game_id))
         if progress:
             progress(len(chunk))
-
-
-def _chunked(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 @dataclass
@@ -252,6 +271,52 @@ class _Spooled:
     dropped: set[int] = field(default_factory=set)
 
 
+def _pieces(outcomes: Iterable[Outcome], result: RecordResult, stat_ids: Sequence[str],
+            checking: Callable[[int], None] | None) -> Iterator[GameChunk]:
+    """The checked games of ``outcomes`` in chunks of about CHECK_CHUNK games (games checked one by one are
+    put in columns here); rejections are listed in ``result`` as they come."""
+    parts: list[GameChunk] = []
+    singles: list[tuple[int, int, Game]] = []
+    stats: tuple[str, ...] | None = None  # what the gathered games were checked with
+    count = 0
+
+    def gathered() -> GameChunk:
+        nonlocal count, stats
+        if singles:
+            parts.append(GameChunk.of_games(singles, stats or stat_ids))
+            singles.clear()
+        chunk = GameChunk.concat(parts) if parts else GameChunk.empty(stat_ids)
+        parts.clear()
+        if checking:
+            checking(count)
+        count, stats = 0, None
+        return chunk
+
+    for outcome in outcomes:
+        if isinstance(outcome, Rejection):
+            result.rejected.append(outcome)
+            count += 1
+            continue
+        checked_with = (outcome.game.stat_ids or tuple(stat_ids)) if isinstance(outcome, Checked) \
+            else outcome.stat_ids
+        if stats is not None and checked_with != stats:
+            yield gathered()
+        stats = checked_with
+        if isinstance(outcome, Checked):
+            singles.append((outcome.line, outcome.index, outcome.game))
+            count += 1
+        else:
+            if singles:
+                parts.append(GameChunk.of_games(singles, stats))
+                singles.clear()
+            parts.append(outcome)
+            count += len(outcome)
+        if count >= CHECK_CHUNK:
+            yield gathered()
+    if count:
+        yield gathered()
+
+
 def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome], result: RecordResult,
                spool: Spool, checking: Callable[[int], None] | None) -> _Spooled:
     """Spool the outcomes that are new games of registered players; the rest are counted or rejected.
@@ -261,57 +326,57 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome], r
     spooled = _Spooled()
     later: list[tuple[int, Rejection]] = []  # (ordinal among candidates, rejection)
     ordinal = 0
-    spool_lines = array("q")  # the candidate ordinal of each spooled game
-    spool_indexes = array("q")  # and its place in the input
-    for batch in _chunked(outcomes, CHECK_CHUNK):
-        candidates: list[Checked] = []
-        for outcome in batch:
-            if isinstance(outcome, Rejection):
-                result.rejected.append(outcome)
-            else:
-                candidates.append(outcome)
-        if checking:
-            checking(len(batch))
-        if not candidates:
+    spool_ordinals = array("q")  # the candidate ordinal of each spooled game
+    for piece in _pieces(outcomes, result, stat_ids, checking):
+        if not len(piece):
             continue
         with uow.read() as reader:
-            registered = reader.tx.players.registered(p for c in candidates for p in c.game.player_ids)
-            stored = reader.tx.events.first_events(ev.game_stream(c.game_id) for c in candidates)
-        kept: list[Spooled] = []
-        for candidate in candidates:
-            ordinal += 1
-            unknown = [p for p in candidate.game.player_ids if p not in registered]
-            if unknown:
-                later.append((ordinal, Rejection(candidate.line, candidate.game_id, (
-                    f"game {candidate.game_id!r}: player {unknown[0]!r} is not registered"
+            players = set(piece.player_ids)
+            registered = reader.tx.players.registered(players)
+            stored = reader.tx.events.first_events(ev.game_stream(g) for g in piece.game_ids)
+        refused: dict[int, Rejection] = {}
+        if len(registered) < len(players):
+            starts = piece.starts.tolist()
+            unknown_line = np.fromiter((p not in registered for p in piece.player_ids), dtype=np.bool_,
+                                       count=len(piece.player_ids))
+            game_of = np.repeat(np.arange(len(piece)), np.diff(piece.starts))
+            for game in np.unique(game_of[unknown_line]).tolist():
+                unknown = [p for p in piece.player_ids[starts[game]:starts[game + 1]] if p not in registered]
+                refused[game] = Rejection(piece.lines[game], piece.game_ids[game], (
+                    f"game {piece.game_ids[game]!r}: player {unknown[0]!r} is not registered"
                     + (f" (nor {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else "")),
-                    "unregistered", candidate.index)))
-                continue
-            previous = stored.get(ev.game_stream(candidate.game_id))
-            if previous is not None:
-                recorded = game_from_data(previous.data, stat_ids)
-                if recorded == candidate.game:
+                    "unregistered", piece.indexes[game])
+        duplicate: set[int] = set()
+        if stored:
+            for game, game_id in enumerate(piece.game_ids):
+                previous = stored.get(ev.game_stream(game_id))
+                if previous is None or game in refused:
+                    continue
+                recorded, candidate = game_from_data(previous.data, stat_ids), piece.game(game)
+                if recorded == candidate:
                     result.duplicates += 1
+                    duplicate.add(game)
                 else:
-                    later.append((ordinal, Rejection(candidate.line, candidate.game_id, (
-                        f"game {candidate.game_id!r} was already recorded with different content: "
-                        + describe_difference(recorded, candidate.game)), "conflict", candidate.index)))
-                continue
-            kept.append((candidate.line, candidate.game.to_data(stat_ids)))
-            spooled.hashes.append(hash(candidate.game_id))
-            spool_lines.append(ordinal)
-            spool_indexes.append(candidate.index)
+                    refused[game] = Rejection(piece.lines[game], game_id, (
+                        f"game {game_id!r} was already recorded with different content: "
+                        + describe_difference(recorded, candidate)), "conflict", piece.indexes[game])
+        later.extend((ordinal + game + 1, rejection) for game, rejection in refused.items())
+        kept = [g for g in range(len(piece)) if g not in refused and g not in duplicate] \
+            if refused or duplicate else list(range(len(piece)))
         if kept:
-            spool.add(kept)
+            spool.add(piece.take(kept))
             spooled.count += len(kept)
-    _find_repeats(spool, spooled, spool_lines, spool_indexes, result, later, stat_ids)
+            spooled.hashes.extend(map(hash, (piece.game_ids[g] for g in kept)))
+            spool_ordinals.extend(ordinal + g + 1 for g in kept)
+        ordinal += len(piece)
+    _find_repeats(spool, spooled, spool_ordinals, result, later)
     later.sort(key=lambda item: item[0])
     result.rejected.extend(rejection for _, rejection in later)
     return spooled
 
 
-def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], indexes: array[int],
-                  result: RecordResult, later: list[tuple[int, Rejection]], stat_ids: Sequence[str]) -> None:
+def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], result: RecordResult,
+                  later: list[tuple[int, Rejection]]) -> None:
     """Games of the input that repeat an earlier one (the same game id): a duplicate when the content is the
     same, else rejected naming the first field that differs. Only games whose id hash repeats are read
     back from the spool; the first of each game id is kept."""
@@ -322,47 +387,50 @@ def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], indexes
     same = ordered[1:] == ordered[:-1]
     repeated[order[1:][same]] = True
     repeated[order[:-1][same]] = True
-    suspects = set(np.flatnonzero(repeated).tolist())
+    suspects = np.flatnonzero(repeated).tolist()
     if not suspects:
         return
     first: dict[str, tuple[int, Game]] = {}
-    index = 0
+    offset = 0
+    wanted = iter(suspects)
+    suspect = next(wanted, None)
     for chunk in spool.chunks():
-        for line, data in chunk:
-            if index in suspects:
-                game = game_from_data(data, stat_ids)
-                earlier = first.get(game.game_id)
-                if earlier is None:
-                    first[game.game_id] = (line, game)
+        while suspect is not None and suspect < offset + len(chunk):
+            place = suspect - offset
+            game, line = chunk.game(place), chunk.lines[place]
+            earlier = first.get(game.game_id)
+            if earlier is None:
+                first[game.game_id] = (line, game)
+            else:
+                spooled.dropped.add(suspect)
+                if earlier[1] == game:
+                    result.duplicates += 1
                 else:
-                    spooled.dropped.add(index)
-                    if earlier[1] == game:
-                        result.duplicates += 1
-                    else:
-                        later.append((ordinals[index], Rejection(line, game.game_id, (
-                            f"game {game.game_id!r} appears again with different content (first at line "
-                            f"{earlier[0]}): " + describe_difference(earlier[1], game)), "conflict",
-                            indexes[index])))
-            index += 1
+                    later.append((ordinals[suspect], Rejection(line, game.game_id, (
+                        f"game {game.game_id!r} appears again with different content (first at line "
+                        f"{earlier[0]}): " + describe_difference(earlier[1], game)), "conflict",
+                        chunk.indexes[place])))
+            suspect = next(wanted, None)
+        offset += len(chunk)
 
 
-def _drop_recorded(tx: Transaction, chunk: list[Spooled], catalog: Catalog, result: RecordResult) -> list[Spooled]:
+def _drop_recorded(tx: Transaction, chunk: GameChunk, result: RecordResult) -> GameChunk:
     """Games recorded by a concurrent writer since the check: duplicates if identical, else a conflict."""
-    stored = tx.events.first_events(ev.game_stream(data["game_id"]) for _, data in chunk)
+    stored = tx.events.first_events(ev.game_stream(game_id) for game_id in chunk.game_ids)
     if not stored:
         return chunk
     fresh = []
-    for line, data in chunk:
-        previous = stored.get(ev.game_stream(data["game_id"]))
+    for game, game_id in enumerate(chunk.game_ids):
+        previous = stored.get(ev.game_stream(game_id))
         if previous is None:
-            fresh.append((line, data))
-        else:
-            recorded = game_from_data(previous.data, catalog.stat_ids)
-            candidate = game_from_data(data, catalog.stat_ids)
-            if recorded == candidate:
-                result.duplicates += 1
-                continue
-            raise DuplicateConflict(
-                f"line {line}: game {candidate.game_id!r} was recorded concurrently with different "
-                f"content: {describe_difference(recorded, candidate)}")
-    return fresh
+            fresh.append(game)
+            continue
+        recorded = game_from_data(previous.data, chunk.stat_ids)
+        candidate = chunk.game(game)
+        if recorded == candidate:
+            result.duplicates += 1
+            continue
+        raise DuplicateConflict(
+            f"line {chunk.lines[game]}: game {game_id!r} was recorded concurrently with different "
+            f"content: {describe_difference(recorded, candidate)}")
+    return chunk.take(fresh)

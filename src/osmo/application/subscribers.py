@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from osmo.application.ports import Transaction
+from osmo.application.batch_fold import run_of_events
+from osmo.application.ports import GameRun, Transaction
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
 from osmo.domain.events import NewEvent, RecordedEvent
@@ -31,10 +32,15 @@ class Subscriber(Protocol):
 
 
 class GameRunSubscriber(Subscriber, Protocol):
-    """A subscriber that also handles a run of consecutive GameRecorded events at once, with the same
-    effects and decisions (in the same order) as handling them one by one."""
+    """A subscriber that also handles a run of consecutive GameRecorded events at once, in columns, with
+    the same effects and decisions (in the same order) as handling them one by one."""
 
-    def handle_games(self, tx: Transaction, events: Sequence[RecordedEvent], catalog: Catalog) -> list[NewEvent]: ...
+    def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]: ...
+
+
+def handle_runs(subscribers: Sequence[Subscriber]) -> bool:
+    """Whether every subscriber handles runs of games (``GameRunSubscriber``)."""
+    return all(hasattr(s, "handle_games") for s in subscribers)
 
 
 MIN_RUN = 16
@@ -51,12 +57,13 @@ def dispatch(tx: Transaction, recorded: Sequence[RecordedEvent], catalog: Catalo
         new: list[NewEvent] = []
         for subscriber in subscribers:
             new.extend(_catch_up(tx, subscriber, batch[0].position, catalog))
-        for run, games in _runs(batch, subscribers):
-            if games:
+        for events, games in _runs(batch, subscribers):
+            run = run_of_events(events, catalog.stat_ids) if games else None
+            if run is not None:
                 for subscriber in subscribers:
                     new.extend(subscriber.handle_games(tx, run, catalog))  # type: ignore[attr-defined]
                 continue
-            for event in run:
+            for event in events:
                 for subscriber in subscribers:
                     new.extend(subscriber.handle(tx, event, catalog))
         for subscriber in subscribers:
@@ -66,13 +73,30 @@ def dispatch(tx: Transaction, recorded: Sequence[RecordedEvent], catalog: Catalo
     return decided
 
 
+def dispatch_games(tx: Transaction, run: GameRun, catalog: Catalog,
+                   subscribers: Sequence[Subscriber]) -> list[RecordedEvent]:
+    """``dispatch`` for a run of freshly appended GameRecorded events in columns (every subscriber handles
+    runs of games): the same effects and decisions. Returns every event appended on the way."""
+    new: list[NewEvent] = []
+    for subscriber in subscribers:
+        new.extend(_catch_up(tx, subscriber, run.positions[0], catalog))
+    for subscriber in subscribers:
+        new.extend(subscriber.handle_games(tx, run, catalog))  # type: ignore[attr-defined]
+    for subscriber in subscribers:
+        tx.checkpoints.set_checkpoint(subscriber.name, run.positions[-1])
+    if not new:
+        return []
+    decided = tx.events.append(new)
+    return decided + dispatch(tx, decided, catalog, subscribers) if decided else []
+
+
 def _runs(batch: Sequence[RecordedEvent], subscribers: Sequence[Subscriber]
           ) -> list[tuple[Sequence[RecordedEvent], bool]]:
     """The batch cut into runs: ``(events, True)`` for at least MIN_RUN consecutive GameRecorded events
     when every subscriber handles runs of games (then subscriber after subscriber over the run is the same
     as event after event: within such a run no subscriber reads what another writes, except the careers
     the policy reads, written first), else ``(events, False)``, handled event after event."""
-    if len(batch) < MIN_RUN or not all(hasattr(s, "handle_games") for s in subscribers):
+    if len(batch) < MIN_RUN or not handle_runs(subscribers):
         return [(batch, False)]
     runs: list[tuple[Sequence[RecordedEvent], bool]] = []
     start = 0

@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from osmo.application.ports import Database, Transaction
-from osmo.application.subscribers import Subscriber, dispatch
+from osmo.application.game_chunk import GameChunk
+from osmo.application.ports import Database, GameRun, Transaction
+from osmo.application.subscribers import MIN_RUN, Subscriber, dispatch, dispatch_games, handle_runs
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog, catalog_from_data
 from osmo.domain.errors import InvalidCatalog
@@ -46,6 +47,30 @@ class Writer:
         appended = recorded + dispatch(self.tx, recorded, self.catalog, self.subscribers) if recorded else []
         self.appended.extend(appended)
         return appended
+
+    def record_games(self, chunk: GameChunk) -> list[RecordedEvent]:
+        """Append a GameRecorded for each game of ``chunk`` (new game ids), feed them to the subscribers and
+        append what they decide; returns the decisions. The same as ``append`` of the games' events; a long
+        enough run checked with the stats of the catalog in effect goes in columns (its payloads appended as
+        they are, folded and evaluated as a run)."""
+        catalog = self.catalog
+        if len(chunk) < MIN_RUN or chunk.stat_ids != tuple(catalog.stat_ids) or not handle_runs(self.subscribers):
+            appended = self.append([ev.game_recorded(chunk.data(g), catalog.version) for g in range(len(chunk))])
+            return [event for event in appended if event.type != ev.GAME_RECORDED]
+        first, recorded_at = self.tx.events.append_games(chunk.game_ids, chunk.payloads, catalog.version)
+        positions = list(range(first, first + len(chunk)))
+
+        def events() -> list[RecordedEvent]:
+            metadata = {"schema": ev.GameRecorded.SCHEMA, "catalog_version": catalog.version}
+            return [RecordedEvent(position, ev.game_stream(game_id), 0, ev.GAME_RECORDED, chunk.data(g),
+                                  dict(metadata), ev.derived_id(ev.game_stream(game_id), 0), recorded_at)
+                    for g, (position, game_id) in enumerate(zip(positions, chunk.game_ids, strict=True))]
+
+        run = GameRun(positions, chunk.game_ids, chunk.finished_at, chunk.winners, chunk.starts, chunk.player_ids,
+                      chunk.teams, chunk.values, events)
+        decided = dispatch_games(self.tx, run, catalog, self.subscribers)
+        self.appended.extend(decided)
+        return decided
 
 
 @dataclass

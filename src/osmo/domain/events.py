@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 NAMESPACE = uuid.UUID("6f1d7a3e-2b8c-5e0f-9a41-0c5d3b7e9f21")
+_NAMESPACE_BYTES = NAMESPACE.bytes
 
 PLAYER_REGISTERED = "PlayerRegistered"
 PLAYER_RENAMED = "PlayerRenamed"
@@ -48,8 +49,16 @@ def award_stream(award_id: str, player_id: str) -> str:
 def derived_id(stream: str, version: int) -> uuid.UUID:
     """A deterministic event id (a UUID version 5 of stream and version): appending the same stream
     version twice is a no-op at the store."""
-    digest = hashlib.sha1(NAMESPACE.bytes + f"{stream}@{version}".encode(), usedforsecurity=False).digest()
-    return uuid.UUID(bytes=digest[:16], version=5)
+    return uuid.UUID(bytes=derived_id_bytes(stream, version))
+
+
+def derived_id_bytes(stream: str, version: int) -> bytes:
+    """``derived_id(stream, version).bytes``, without building the UUID."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{stream}@{version}".encode(), usedforsecurity=False)
+                       .digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return bytes(digest)
 
 
 # -- the events -------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
+from osmo.application.game_chunk import GameChunk
 from osmo.application.recording import RecordResult, Submission, record_games
 from osmo.bootstrap import App
 from osmo.domain.errors import InvalidInput, StoreUnavailable
@@ -70,7 +71,7 @@ class Parsers:
     def __init__(self) -> None:
         self._parsers: dict[tuple[str, ...], FastReportParser] = {}
 
-    def submissions(self, app: App, payloads: Sequence[bytes]) -> list[Submission]:
+    def submissions(self, app: App, payloads: Sequence[bytes]) -> list[Submission | GameChunk]:
         """One submission per message; its ``line`` is the message's index in the batch, from 1."""
         catalog = app.uow.catalog()
         key = tuple(catalog.stat_ids)
@@ -78,7 +79,7 @@ class Parsers:
         if parser is None:
             parser = self._parsers[key] = app.report_parser(catalog)
         parser.now = datetime.now(UTC)
-        return [parser.parse_one(payload, line) for line, payload in enumerate(payloads, 1)]
+        return parser.parse_chunk(list(enumerate(payloads, 1)))
 
     def record(self, app: App, payloads: Sequence[bytes]) -> RecordResult:
         """Runs in the writer thread: decode, then the record use case (invalid reports are listed)."""
