@@ -16,18 +16,17 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any, NotRequired
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired
 
 import orjson
-from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, ValidationError, with_config
-from typing_extensions import TypedDict
 
 from osmo.application.recording import Submission
 from osmo.domain.catalog import Catalog
 from osmo.domain.games import MAX_STAT, GameReport, PlayerLine, metadata_problem
 
-StatValue = Annotated[int, Field(strict=True, ge=0, le=MAX_STAT)]
-STRICT = ConfigDict(extra="forbid", strict=True)
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
 
 _MESSAGES = {
     "extra_forbidden": "unknown field",
@@ -53,11 +52,22 @@ class ReportParser:
     """Parses reports for one catalog (unknown stats are rejected by name)."""
 
     def __init__(self, catalog: Catalog) -> None:
-        stats: Any = with_config(STRICT)(TypedDict(  # type: ignore[operator]
-            "Stats", dict.fromkeys(catalog.stat_ids, NotRequired[StatValue])))
-        line: Any = with_config(STRICT)(TypedDict(  # type: ignore[operator]
+        self._stat_ids = catalog.stat_ids
+
+    @cached_property
+    def _adapter(self) -> TypeAdapter[Any]:
+        """The pydantic reader, built (and pydantic imported) when first needed: a reader that checks most
+        reports itself (``report_fast``) may never need it."""
+        from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, with_config
+        from typing_extensions import TypedDict
+
+        strict = ConfigDict(extra="forbid", strict=True)
+        stat_value = Annotated[int, Field(strict=True, ge=0, le=MAX_STAT)]
+        stats: Any = with_config(strict)(TypedDict(  # type: ignore[operator]
+            "Stats", dict.fromkeys(self._stat_ids, NotRequired[stat_value])))
+        line: Any = with_config(strict)(TypedDict(  # type: ignore[operator]
             "Line", {"player_id": str, "stats": stats}))
-        report: Any = with_config(STRICT)(TypedDict(  # type: ignore[operator]
+        report: Any = with_config(strict)(TypedDict(  # type: ignore[operator]
             "Report", {
                 "game_id": str,
                 "started_at": AwareDatetime,
@@ -66,10 +76,12 @@ class ReportParser:
                 "teams": list[list[line]],
                 "metadata": NotRequired[dict[str, Any]],
             }))
-        self._adapter: TypeAdapter[Any] = TypeAdapter(report)
+        return TypeAdapter(report)
 
     def parse_one(self, text: bytes | str, line: int, column: int = 1) -> Submission:
         """One report; ``line`` and ``column`` are where ``text`` starts in the input (for error positions)."""
+        from pydantic import ValidationError
+
         try:
             data = self._adapter.validate_json(text)
         except ValidationError as error:

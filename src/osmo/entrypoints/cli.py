@@ -23,7 +23,7 @@ from osmo.domain.errors import InvalidInput, OsmoError
 from osmo.domain.events import AwardRevoked, AwardUnlocked
 from osmo.entrypoints import render, wire
 from osmo.entrypoints.errors import BAD_INPUT, BUG, outcome
-from osmo.entrypoints.serve import SERVICES
+from osmo.entrypoints.services import SERVICES
 
 EXIT_NOT_HELD = 1
 EXIT_BAD_INPUT = BAD_INPUT.exit_code

@@ -3,7 +3,6 @@ end-of-run consistency check (see ``osmo.stress``)."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,6 +91,8 @@ def stress(ctx: click.Context, via: str, urls: tuple[str, ...], key: str | None,
         driver = DirectDriver.on(app.settings.db, app.settings.catalog_file, servers)
     plan = Plan(via=via, rate=rate, servers=servers, n=count, duration=duration, seed=seed, players=players,
                 drain=drain, warmup=warmup, ramp=ramp, p99_ms=p99_ms, step_s=step_s, max_rate=max_rate)
+    import asyncio
+
     result = asyncio.run(_run(plan, app, driver, not no_check, quiet=as_json))
     report = write_report(result, Path(report_dir))
     summary = result.summary() | {"report": str(report)}

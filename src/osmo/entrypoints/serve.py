@@ -25,10 +25,10 @@ from osmo.bootstrap import App
 from osmo.domain.errors import InvalidInput
 from osmo.entrypoints.metrics import Exporter, Metrics, sample_store
 from osmo.entrypoints.runtime import Store
+from osmo.entrypoints.services import SERVICES
 
 log = logging.getLogger("osmo.serve")
 METRICS_ENV = "OSMO_METRICS"
-SERVICES = ("player", "game", "achievement", "recorder", "relay")
 
 
 @dataclass(frozen=True)
