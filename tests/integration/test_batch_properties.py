@@ -11,9 +11,11 @@ careers, game lines, unlocks and result.
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -109,13 +111,46 @@ def report(draw: st.DrawFn, index: int) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         data["metadata"] = {"mode": draw(st.sampled_from(["ranked", "casual"]))}
-    match draw(st.integers(0, 30)):
+    team, other = data["teams"]
+    match draw(st.integers(0, 60)):
         case 0:
-            data["teams"][0][0]["stats"]["hits"] = -1
+            team[0]["stats"]["hits"] = -1
         case 1:
-            data["teams"][1][0]["stats"]["bogus"] = 1
+            other[0]["stats"]["bogus"] = 1
         case 2:
             data["started_at"] = "2026-01-01 10:00:00+01:00"  # valid, but not the fast reader's form
+        case 3:
+            data["started_at"] = begun.isoformat()  # +00:00: valid, read by the fast reader, stored with Z
+        case 4:
+            data["finished_at"] = (begun + timedelta(minutes=minutes, microseconds=1500)).isoformat()
+        case 5:
+            data["finished_at"] = "2026-02-30T10:00:00Z"  # no such day
+        case 6:
+            data["finished_at"] = "2026-01-01T23:59:60Z"
+        case 7:
+            data["finished_at"] = data["started_at"]
+        case 8:
+            data["finished_at"] = "2999-01-01T00:00:00Z"  # in the future
+        case 9:
+            other[0]["player_id"] = team[0]["player_id"]  # plays twice
+        case 10:
+            team[1]["player_id"] = "bad\u0007id"
+        case 11:
+            team[0]["stats"]["hits"] = team[0]["stats"]["attempted_attacks"] + 1  # beyond its bound
+        case 12:
+            other[0]["stats"]["time_played"] = minutes * 60 + 1  # longer than the game
+        case 13:
+            data["game_id"] = "   "
+        case 14:
+            data["winner"] = 2
+        case 15:
+            data["teams"] = [team, other[:-1]]
+        case 16:
+            data["metadata"] = {"deep": [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}
+        case 17:
+            data["game_id"] = "g\u00a0" + data["game_id"]  # a no-break space: valid, not isprintable
+        case 18:
+            data["started_at"] = "0000-01-01T00:00:00Z"
         case _:
             pass
     return data
@@ -153,13 +188,18 @@ def state(app: App) -> dict[str, Any]:
 
 
 def summary(result: RecordResult) -> tuple[Any, ...]:
-    return (result.recorded, result.duplicates, result.unlocked, result.rejected)
+    """What a recording tells (the clock a future finished_at is compared with read as "now")."""
+    rejected = [replace(r, error=re.sub(r"the clock here reads \S+", "the clock here reads now", r.error))
+                for r in result.rejected]
+    return (result.recorded, result.duplicates, result.unlocked, rejected)
 
 
-def record_fast(app: App, content: bytes, chunk_size: int) -> RecordResult:
+def record_fast(app: App, content: bytes, chunk_size: int, read: tuple[int, int] = (1000, 20_000)) -> RecordResult:
+    """``read``: the reader's chunk of lines and the games the spool keeps in memory."""
     catalog = app.uow.catalog()
-    reader = stream_submissions(io.BytesIO(content), FastReportParser(catalog, datetime.now(UTC)))
-    return record_games(app.uow, reader, skip_invalid=True, chunk_size=chunk_size, spool=FileSpool())
+    lines, memory = read
+    reader = stream_submissions(io.BytesIO(content), FastReportParser(catalog, datetime.now(UTC)), chunk_lines=lines)
+    return record_games(app.uow, reader, skip_invalid=True, chunk_size=chunk_size, spool=FileSpool(memory_games=memory))
 
 
 def record_reference(app: App, content: bytes, chunk_size: int) -> RecordResult:
@@ -168,23 +208,28 @@ def record_reference(app: App, content: bytes, chunk_size: int) -> RecordResult:
                         chunk_size=chunk_size)
 
 
-def compare(backend: str, before: Sequence[dict[str, Any]], lines: Sequence[bytes], chunk_size: int) -> None:
+def compare(backend: str, before: Sequence[dict[str, Any]], lines: Sequence[bytes], chunk_size: int,
+            read: tuple[int, int] = (1000, 20_000)) -> None:
     content = b"\n".join(lines) + b"\n"
     first = b"\n".join(orjson.dumps(r) for r in before) + b"\n"
     with fresh_app(backend) as batch, fresh_app(backend) as reference:
         if before:
             assert summary(record_fast(batch, first, chunk_size)) == summary(
                 record_reference(reference, first, chunk_size))
-        fast = record_fast(batch, content, chunk_size)
+        fast = record_fast(batch, content, chunk_size, read)
         slow = record_reference(reference, content, chunk_size)
         assert summary(fast) == summary(slow)
         assert state(batch) == state(reference)
 
 
-@given(inputs(), st.sampled_from([16, 40, 500]))
+READS = st.tuples(st.sampled_from([1, 7, 1000]), st.sampled_from([0, 20, 20_000]))
+
+
+@given(inputs(), st.sampled_from([16, 40, 500]), READS)
 @SQLITE
-def test_batch_path_equals_one_game_path_sqlite(case: tuple[list[dict[str, Any]], list[bytes]], chunk: int) -> None:
-    compare("sqlite", *case, chunk)
+def test_batch_path_equals_one_game_path_sqlite(case: tuple[list[dict[str, Any]], list[bytes]], chunk: int,
+                                                read: tuple[int, int]) -> None:
+    compare("sqlite", *case, chunk, read)
 
 
 @pytest.mark.postgres

@@ -33,6 +33,8 @@ StatValue = Annotated[int, msgspec.Meta(ge=0, le=MAX_STAT)]
 _INSTANT = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
 _PLAIN_UTC = len("2026-11-30T12:00:00Z")
+_PLAIN_UTC_LINES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n)*")
+_YEAR_ONE = np.datetime64("0001-01-01T00:00:00", "s")
 CHUNK_LINES = 1000
 """JSON Lines checked together."""
 _KNOWN_IDS = 100_000
@@ -57,6 +59,12 @@ def _utc(text: str) -> tuple[datetime, str] | None:
 
 def _valid_id(value: str) -> bool:
     return bool(value.strip()) and len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
+def _all_valid_ids(values: Sequence[str]) -> bool:
+    """Whether every one of ``values`` is a valid id (``_valid_id``), tested at once (False: test each)."""
+    return (not values or (all(map(str.strip, values)) and max(map(len, values)) <= MAX_ID_LENGTH
+                           and "".join(values).isprintable()))
 
 
 class FastReportParser(ReportParser):
@@ -96,19 +104,19 @@ class FastReportParser(ReportParser):
         as GameChunks, and each other report as ``ReportParser.parse_one`` reads it (``column``: where
         each text starts on its line), in input order."""
         decode = self._decode
-        latest = self.now + MAX_CLOCK_SKEW
-        fast: list[int] = []  # places in raws of the reports the columns hold
-        reports: list[Any] = []
-        times: list[tuple[str, str, float]] = []
+        decoded: list[tuple[int, Any]] = []
         for place, (_, raw) in enumerate(raws):
             try:
-                data = decode(raw)
+                decoded.append((place, decode(raw)))
             except (msgspec.DecodeError, RecursionError):
                 continue
-            if not _valid_id(data.game_id):
-                continue
-            started, finished = _utc(data.started_at), _utc(data.finished_at)
-            if started is None or finished is None or not started[0] < finished[0] <= latest:
+        times = self._times([data for _, data in decoded])
+        ids_fine = _all_valid_ids([data.game_id for _, data in decoded])
+        fast: list[int] = []  # places in raws of the reports the columns hold
+        reports: list[Any] = []
+        kept_times: list[tuple[str, str, float]] = []
+        for (place, data), time in zip(decoded, times, strict=True):
+            if time is None or not (ids_fine or _valid_id(data.game_id)):
                 continue
             teams = data.teams
             if (data.winner not in (0, 1) or len(teams) != 2 or len(teams[0]) != len(teams[1])
@@ -118,8 +126,8 @@ class FastReportParser(ReportParser):
                 continue
             fast.append(place)
             reports.append(data)
-            times.append((started[1], finished[1], (finished[0] - started[0]).total_seconds()))
-        chunk, refused = self._columns(reports, times, [raws[p][0] for p in fast])
+            kept_times.append(time)
+        chunk, refused = self._columns(reports, kept_times, [raws[p][0] for p in fast])
         out: list[Read] = []
         run: int | None = None  # the first game of the chunk in the current run of accepted reports
         next_game = 0
@@ -138,6 +146,34 @@ class FastReportParser(ReportParser):
         if run is not None:
             out.append(chunk.slice(run, len(fast)))
         return out
+
+    def _times(self, reports: Sequence[Any]) -> list[tuple[str, str, float] | None]:
+        """Each report's started_at and finished_at as stored, and its duration in seconds, when both are
+        read alike by both readers, are instants of the years 1 to 9999 in UTC, and the game ends after it
+        starts and no later than ``now`` (plus the clock skew allowed); else None. Reports that all give
+        their times as ``YYYY-MM-DDTHH:MM:SSZ`` are read at once."""
+        latest = self.now + MAX_CLOCK_SKEW
+        texts = [r.started_at for r in reports] + [r.finished_at for r in reports]
+        if texts and _PLAIN_UTC_LINES.fullmatch("\n".join(texts) + "\n") is not None:
+            try:
+                moments = np.array([t[:-1] for t in texts], dtype="datetime64[s]")
+            except ValueError:  # a date that does not exist: read one by one
+                pass
+            else:
+                started, finished = moments[:len(reports)], moments[len(reports):]
+                ok = (started >= _YEAR_ONE) & (started < finished)
+                ok &= finished <= np.datetime64(latest.replace(tzinfo=None), "us")
+                seconds = (finished - started).astype(np.float64).tolist()
+                return [(texts[i], texts[i + len(reports)], seconds[i]) if fine else None
+                        for i, fine in enumerate(ok.tolist())]
+        found: list[tuple[str, str, float] | None] = []
+        for report in reports:
+            start, end = _utc(report.started_at), _utc(report.finished_at)
+            if start is None or end is None or not start[0] < end[0] <= latest:
+                found.append(None)
+            else:
+                found.append((start[1], end[1], (end[0] - start[0]).total_seconds()))
+        return found
 
     def _columns(self, reports: list[Any], times: list[tuple[str, str, float]], lines: list[int]
                  ) -> tuple[GameChunk, list[bool]]:
@@ -203,14 +239,14 @@ class FastReportParser(ReportParser):
         return chunk, refused.tolist()
 
 
-def stream_submissions(file: BinaryIO, parser: ReportParser,
-                       progress: Callable[[int], None] | None = None) -> Iterator[Read]:
+def stream_submissions(file: BinaryIO, parser: ReportParser, progress: Callable[[int], None] | None = None,
+                       chunk_lines: int = CHUNK_LINES) -> Iterator[Read]:
     """Every report of ``file``, as ``parser.parse`` reads it; JSON Lines are read a batch of lines at a
     time (checked in columns when ``parser`` is a FastReportParser).
 
     JSON Lines are recognised as ``report_json.json_lines`` does when the first non-blank line is a
     complete JSON value and another non-blank line follows; lines are numbered as ``bytes.splitlines``
-    numbers them. ``progress(n)`` is told the bytes read."""
+    numbers them. ``progress(n)`` is told the bytes read; ``chunk_lines`` lines are checked together."""
     head: list[bytes] = []
     first: bytes | None = None
     for raw in file:
@@ -247,7 +283,7 @@ def stream_submissions(file: BinaryIO, parser: ReportParser,
             number += 1
             if raw.strip():
                 batch.append((number, raw))
-        if len(batch) >= CHUNK_LINES:
+        if len(batch) >= chunk_lines:
             yield from flush()
     if batch:
         yield from flush()
