@@ -26,6 +26,7 @@ from osmo.application.ports import (
     DeliveryRow,
     GameBlock,
     GameLineRow,
+    Ints,
     LineBlock,
     PlayerRow,
     RankRow,
@@ -36,7 +37,7 @@ from osmo.domain.career import Career
 from osmo.domain.catalog import Catalog
 from osmo.domain.players import identity_key
 
-PROJECTION_TABLES = ("players", "careers", "game_lines", "player_games", "unlocks", "checkpoints")
+PROJECTION_TABLES = ("players", "careers", "game_lines", "player_runs", "unlocks", "checkpoints")
 GAME_COLUMNS = "position, game_id, finished_at, layout, lines, itemsize"
 UNLOCK_COLUMNS = ("player_id, award_id, game_id, game_position, unlocked_at, recorded_at, catalog_version, "
                   "source, version, active, reason")
@@ -381,23 +382,28 @@ class BufferedReadModels(ServiceQueries, ABC):
             return block
         return None
 
-    def _block_records(self) -> tuple[list[Row], list[tuple[int, int]]]:
-        """The buffered blocks as ``game_lines`` rows and ``(player key, position)`` pairs; each game is
-        packed as ``packing.pack`` packs it (int32 when every value of the game fits, else int64)."""
+    def _block_records(self) -> tuple[list[Row], list[Ints], list[Ints]]:
+        """The buffered blocks as ``game_lines`` rows, with the player key and game position of each line; each
+        game is packed as ``packing.pack`` packs it (int32 when every value of the game fits, else int64)."""
         records: list[Row] = []
-        pairs: list[tuple[int, int]] = []
+        keys_of: list[Ints] = []
+        positions_of: list[Ints] = []
         layout = self.layout
         key = self._key
         for block in self._blocks:
-            keys = np.fromiter(map(key, block.player_ids), dtype=np.int64, count=len(block))
+            names = list(dict.fromkeys(block.player_ids))
+            index = {p: i for i, p in enumerate(names)}
+            codes = np.fromiter(map(index.__getitem__, block.player_ids), dtype=np.int64, count=len(block))
+            keys = np.array([key(p) for p in names], dtype=np.int64)[codes]
             matrix = np.column_stack([keys, block.teams, block.game, block.career])
             blobs = packing.pack_games(matrix, block.starts)
             records.extend((position, game_id, finished_at, layout, blob, itemsize) for position, game_id, finished_at,
                            (blob, itemsize) in zip(block.positions, block.game_ids, block.finished_at, blobs,
                                                    strict=True))
-            pairs.extend(zip(keys.tolist(), block.line_positions().tolist(), strict=True))
+            keys_of.append(keys)
+            positions_of.append(block.line_positions())
         self._blocks.clear()
-        return records, pairs
+        return records, keys_of, positions_of
 
     def _game_line_records(self) -> list[Row]:
         """The buffered games as ``game_lines`` rows (columns in ``GAME_COLUMNS`` order)."""
@@ -406,21 +412,21 @@ class BufferedReadModels(ServiceQueries, ABC):
         return [(position, rows[0].game_id, rows[0].finished_at, layout, *pack(rows))
                 for position, rows in self._lines.items()]
 
-    def _player_game_records(self) -> list[tuple[int, int]]:
-        """``(player key, position)`` of the buffered lines, for the ``player_games`` index."""
+    def _pending_games(self) -> tuple[list[Row], list[tuple[int, int, int, bytes]]]:
+        """Every buffered game (lines, then blocks) as ``game_lines`` rows, and the ``player_runs`` rows of
+        their players; empties the buffers."""
+        records = self._game_line_records()
         key = self._key
-        return [(key(r.player_id), position) for position, rows in self._lines.items() for r in rows]
-
-    def _pending_games(self) -> tuple[list[Row], list[tuple[int, int]]]:
-        """Every buffered game (lines, then blocks) as ``game_lines`` rows and ``player_games`` pairs; empties
-        the buffers."""
-        records, pairs = self._game_line_records(), self._player_game_records()
+        pairs = [(key(r.player_id), position) for position, rows in self._lines.items() for r in rows]
         self._lines.clear()
+        keys_of = [np.array([k for k, _ in pairs], dtype=np.int64)]
+        positions_of = [np.array([p for _, p in pairs], dtype=np.int64)]
         if self._blocks:
-            more, more_pairs = self._block_records()
+            more, more_keys, more_positions = self._block_records()
             records += more
-            pairs += more_pairs
-        return records, pairs
+            keys_of += more_keys
+            positions_of += more_positions
+        return records, packing.position_runs(np.concatenate(keys_of), np.concatenate(positions_of))
 
     def _career_records(self) -> list[Row]:
         """The careers changed since the last flush, as ``careers`` rows: player_id, position, *career."""
@@ -433,8 +439,17 @@ class BufferedReadModels(ServiceQueries, ABC):
 
     def remove_game(self, position: int) -> None:
         self.flush()
+        keys = sorted(set(self.lines_at([position]).keys.tolist()))
+        for key, first, blob in list(self._in_rows(
+                "SELECT player_key, first_position, positions FROM player_runs WHERE {in_list} "
+                "AND first_position <= ? AND last_position >= ?", "player_key", keys, (position, position))):
+            positions = packing.run_positions(blob)
+            rest = positions[positions != position]
+            self._execute("DELETE FROM player_runs WHERE player_key = ? AND first_position = ?", (key, first))
+            if len(rest):
+                self._execute("INSERT INTO player_runs VALUES (?, ?, ?, ?)",
+                              (key, int(rest[0]), int(rest[-1]), rest.astype("<i8").tobytes()))
         self._execute("DELETE FROM game_lines WHERE position = ?", (position,))
-        self._execute("DELETE FROM player_games WHERE position = ?", (position,))
 
     def replace_game_lines(self, rows: Sequence[GameLineRow]) -> None:
         self.flush()
@@ -524,10 +539,12 @@ class BufferedReadModels(ServiceQueries, ABC):
         ids = list(dict.fromkeys(player_ids))
         by_key = {self._key(p): p for p in ids}
         found: dict[str, list[int]] = {p: [] for p in ids}
-        for key, position in self._in_rows(
-                "SELECT player_key, position FROM player_games WHERE {in_list} AND position > ? AND position < ? "
-                "ORDER BY position", "player_key", list(by_key), (after, before if before is not None else 2**63 - 1)):
-            found[by_key[key]].append(position)
+        below = before if before is not None else 2**63 - 1
+        for key, blob in self._in_rows(
+                "SELECT player_key, positions FROM player_runs WHERE {in_list} AND last_position > ? "
+                "AND first_position < ?", "player_key", list(by_key), (after, below)):
+            run = packing.run_positions(blob)
+            found[by_key[key]] += run[(run > after) & (run < below)].tolist()
         for positions in found.values():
             positions.sort()
         return found
@@ -536,10 +553,11 @@ class BufferedReadModels(ServiceQueries, ABC):
         self.flush()
         found = {}
         for player_id in dict.fromkeys(player_ids):
-            position = self._value("SELECT max(position) FROM player_games WHERE player_key = ? AND position < ?",
-                                   (self._key(player_id), before))
-            if position is not None:
-                found[player_id] = int(position)
+            blob = self._value("SELECT positions FROM player_runs WHERE player_key = ? AND first_position < ? "
+                               "ORDER BY first_position DESC LIMIT 1", (self._key(player_id), before))
+            if blob is not None:  # runs do not overlap: the last one begun before ``before`` holds the answer
+                positions = packing.run_positions(blob)
+                found[player_id] = int(positions[positions < before].max())
         return found
 
     # -- maintenance -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -128,3 +129,38 @@ def decode(rows: Sequence[tuple[Any, ...]], layouts: Mapping[int, tuple[str, ...
 def keys_of(blob: bytes, itemsize: int, stat_count: int) -> list[int]:
     """The player keys of a packed game (the first value of each record)."""
     return array("i" if itemsize == 4 else "q", blob)[::width(stat_count)].tolist()
+
+
+# -- each player's games: runs of positions -----------------------------------------------------------
+# The ``player_runs`` table indexes each player's games (for voids and player histories) as runs: one row per
+# player and write, ``(player_key, first_position, last_position, positions)`` with the positions as
+# little-endian int64, increasing. A player's runs never overlap: each write appends positions beyond every
+# stored one, and a void removes a position from the run holding it.
+
+RUN_LIMIT = 1000
+"""The most positions one run holds."""
+
+
+def position_runs(keys: npt.NDArray[np.int64], positions: npt.NDArray[np.int64]
+                  ) -> list[tuple[int, int, int, bytes]]:
+    """``(player_key, first_position, last_position, positions)`` rows of ``(key, position)`` pairs: one run per
+    player (split every RUN_LIMIT positions), in key order."""
+    if not len(keys):
+        return []
+    order = np.lexsort((positions, keys))
+    k, p = keys[order], positions[order].astype("<i8")
+    cut = np.flatnonzero(k[1:] != k[:-1]) + 1
+    bounds = [0, *cut.tolist(), len(k)]
+    blob = p.tobytes()
+    k_list, p_list = k.tolist(), p.tolist()
+    runs = []
+    for a, end in pairwise(bounds):
+        for b in range(a, end, RUN_LIMIT):
+            c = min(end, b + RUN_LIMIT)
+            runs.append((k_list[b], p_list[b], p_list[c - 1], blob[8 * b:8 * c]))
+    return runs
+
+
+def run_positions(blob: bytes) -> npt.NDArray[np.int64]:
+    """The positions of a run."""
+    return np.frombuffer(blob, dtype="<i8").astype(np.int64)

@@ -2,9 +2,10 @@
 it (the careers projector calls ``remove_game``) and the awards they earned at or after it are checked
 again (the award policy calls ``recheck_after_void``).
 
-Both read only the voided game's players' games from the voided game on, through the ``player_games``
-index: a void costs what those later games cost, never a scan of the whole history. A rebuild does not
-replay voids at all: it skips voided games (see ``osmo.application.backfill.rebuild``).
+Both read only the voided game's players' games from the voided game on, through the index of each
+player's games (``GameLineViews.games_of``): a void costs what those later games cost, never a scan of the
+whole history. A rebuild does not replay voids at all: it skips voided games (see
+``osmo.application.backfill.rebuild``).
 """
 
 from __future__ import annotations

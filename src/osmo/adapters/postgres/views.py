@@ -73,15 +73,15 @@ class PostgresReadModels(BufferedReadModels):
     def flush(self) -> None:
         with self.conn.cursor() as cursor:
             if self._lines or self._blocks:
-                records, pairs = self._pending_games()
+                records, runs = self._pending_games()
                 with cursor.copy(f"COPY game_lines ({GAME_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(["int8", "text", "text", "int4", "bytea", "int4"])
                     for record in records:
                         copy.write_row(record)
-                with cursor.copy("COPY player_games (player_key, position) FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(["int8", "int8"])
-                    for pair in pairs:
-                        copy.write_row(pair)
+                with cursor.copy("COPY player_runs FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(["int8", "int8", "int8", "bytea"])
+                    for run in runs:
+                        copy.write_row(run)
             if self._dirty:
                 cursor.executemany(self._career_upsert, self._career_records())
                 self._dirty.clear()
