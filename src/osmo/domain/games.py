@@ -348,39 +348,6 @@ def check_report(report: GameReport, catalog: Catalog, now: datetime | None = No
     return Game(game_id, started, finished, report.winner, tuple(lines), metadata, stat_ids)
 
 
-def checked_quickly(game_id: str, started: datetime, finished: datetime, winner: int,
-                    teams: Sequence[Sequence[tuple[str, tuple[int, ...]]]], metadata: dict[str, Any],
-                    catalog: Catalog, now: datetime) -> Game | None:
-    """The normal form of a report a fast reader decoded (strings, integers, aware datetimes, every stat
-    value an integer in 0..MAX_STAT, stat values in catalog order), when every check of ``check_report``
-    passes; None when one might not (the caller then runs ``check_report`` for its message). It accepts
-    nothing ``check_report`` refuses, and gives the same Game."""
-    if not game_id.strip() or len(game_id) > MAX_ID_LENGTH or not game_id.isprintable():
-        return None
-    try:
-        started_utc, finished_utc = started.astimezone(UTC), finished.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
-    if finished_utc <= started_utc or finished_utc > now + MAX_CLOCK_SKEW or winner not in (0, 1):
-        return None
-    if len(teams) != 2 or len(teams[0]) != len(teams[1]) or len(teams[0]) not in TEAM_SIZES:
-        return None
-    if (metadata or type(metadata) is not dict) and metadata_problem(metadata) is not None:
-        return None
-    duration = (finished_utc - started_utc).total_seconds()
-    within_bounds = catalog.within_bounds
-    seen: set[str] = set()
-    lines: list[Line] = []
-    for team, members in enumerate(teams):
-        for player_id, values in members:
-            if (not player_id.strip() or len(player_id) > MAX_ID_LENGTH or player_id in seen
-                    or not player_id.isprintable() or not within_bounds(values, duration)):
-                return None
-            seen.add(player_id)
-            lines.append(Line(player_id, team, values))
-    return Game(game_id, started_utc, finished_utc, winner, tuple(lines), metadata, catalog.stat_ids)
-
-
 def _minutes(span: timedelta) -> str:
     minutes = span.total_seconds() / 60
     return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
