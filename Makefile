@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB ?= demo.db
 
-.PHONY: demo test lint browser bench-smoke clean
+.PHONY: demo test lint browser bench-smoke bench-ingest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,18 @@ bench-smoke: $(BIN)/.installed-dev
 	$(BIN)/python benchmarks/void.py --games 2000
 	$(BIN)/python benchmarks/http.py --smoke
 	$(BIN)/python benchmarks/nats.py --reports 200
+
+# The batch ingest targets, in one run: SQLite (20,000 reports against the raw append and eventsourcing, one
+# game per transaction, peak memory of 100,000 and 1,000,000 reports and their re-recording), then PostgreSQL.
+# The report files are generated once in BENCH_DIR (the 1,000,000 take about 1.7 GB).
+BENCH_DIR ?= /tmp/osmo-bench
+bench-ingest: $(BIN)/.installed-dev
+	mkdir -p $(BENCH_DIR)
+	$(BIN)/python benchmarks/ingest.py --games 20000 --reports $(BENCH_DIR)/r20k.jsonl --repeat 3 \
+		--methods raw eventsourcing osmo osmo-latency
+	$(BIN)/python benchmarks/ingest.py --games 100000 --reports $(BENCH_DIR)/r100k.jsonl --methods memory \
+		--big-reports $(BENCH_DIR)/r1m.jsonl
+	$(BIN)/python benchmarks/postgres.py --games 20000 --repeat 3
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

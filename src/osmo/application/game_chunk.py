@@ -52,18 +52,16 @@ class GameChunk:
         if not games:
             return cls.empty(stat_ids)
         stat_ids = tuple(stat_ids)
-        player_ids = [line.player_id for _, _, game in games for line in game.lines]
-        sizes = [len(game.lines) for _, _, game in games]
+        stored = [game.to_data(stat_ids) for _, _, game in games]
+        lines = [line for _, _, game in games for line in game.lines]
         starts = np.zeros(len(games) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=starts[1:])
-        values = np.array([line.values for _, _, game in games for line in game.lines], dtype=np.int64)
+        np.cumsum([len(game.lines) for _, _, game in games], out=starts[1:])
         return cls(
             stat_ids, [line for line, _, _ in games], [index for _, index, _ in games],
-            [game.game_id for _, _, game in games], [game.to_data(stat_ids)["finished_at"] for _, _, game in games],
-            [game.winner for _, _, game in games],
-            [orjson.dumps(game.to_data(stat_ids)).decode() for _, _, game in games], starts, player_ids,
-            np.array([line.team for _, _, game in games for line in game.lines], dtype=np.int64),
-            values.reshape(len(player_ids), len(stat_ids)))
+            [game.game_id for _, _, game in games], [data["finished_at"] for data in stored],
+            [game.winner for _, _, game in games], [orjson.dumps(data).decode() for data in stored], starts,
+            [line.player_id for line in lines], np.array([line.team for line in lines], dtype=np.int64),
+            np.array([line.values for line in lines], dtype=np.int64).reshape(len(lines), len(stat_ids)))
 
     def data(self, game: int) -> dict[str, object]:
         """Game ``game``'s stored form, as the event store gives it back."""
