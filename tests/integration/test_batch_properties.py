@@ -151,6 +151,8 @@ def report(draw: st.DrawFn, index: int) -> dict[str, Any]:
             data["game_id"] = "g\u00a0" + data["game_id"]  # a no-break space: valid, not isprintable
         case 18:
             data["started_at"] = "0000-01-01T00:00:00Z"
+        case 19:
+            data["finished_at"] = (begun + timedelta(minutes=minutes + 60)).isoformat().replace("+00:00", "+00:60")
         case _:
             pass
     return data

@@ -3,6 +3,7 @@ the voided game's players' later games cost and never move an award earlier, cor
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -305,3 +306,26 @@ class TestAStoredCatalogThatNoLongerLoads:
             assert profile(fresh.uow, "thrall").player_id == "thrall"
         finally:
             fresh.close()
+
+
+class TestChunksCheckedWithOtherStats:
+    def test_are_written_apart_and_compared_with_the_stats_in_effect(self, app: App, tmp_path: Path) -> None:
+        """Reports a reader checked before a catalog change (a run of them in columns), recorded after it with
+        reports checked after it: all are recorded, the repeat of a game is a duplicate, nothing fails."""
+        import orjson
+
+        from osmo.adapters.report_fast import FastReportParser
+        from osmo.application.game_chunk import GameChunk
+
+        reports = [orjson.dumps(wire_report(f"g{i}")) for i in range(1, 21)]
+        before = FastReportParser(app.uow.catalog(), datetime.now(UTC))
+        (chunk,) = before.parse_chunk(list(enumerate(reports, 1)))
+        assert isinstance(chunk, GameChunk) and len(chunk) == 20
+        changed = apply_catalog(app.uow, load_catalog(
+            catalog_file(tmp_path, '[stats.revives]\ndescription = "Allies revived"\n')))
+        after = FastReportParser(changed, datetime.now(UTC))
+        later = after.parse_chunk([(21, orjson.dumps(wire_report("g21", stats={"thrall": {"revives": 3}}))),
+                                   (22, reports[4])])
+        result = record_games(app.uow, [chunk, *later])
+        assert (result.recorded, result.duplicates, result.rejected) == (21, 1, [])
+        assert profile(app.uow, "thrall").career["total_revives"] == 3

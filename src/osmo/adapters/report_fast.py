@@ -31,7 +31,7 @@ from osmo.domain.games import MAX_CLOCK_SKEW, MAX_ID_LENGTH, MAX_STAT, TEAM_SIZE
 
 StatValue = Annotated[int, msgspec.Meta(ge=0, le=MAX_STAT)]
 _INSTANT = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
 _PLAIN_UTC = len("2026-11-30T12:00:00Z")
 _PLAIN_UTC_LINES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n)*")
 _YEAR_ONE = np.datetime64("0001-01-01T00:00:00", "s")
@@ -162,7 +162,7 @@ class FastReportParser(ReportParser):
             else:
                 started, finished = moments[:len(reports)], moments[len(reports):]
                 ok = (started >= _YEAR_ONE) & (started < finished)
-                ok &= finished <= np.datetime64(latest.replace(tzinfo=None), "us")
+                ok &= finished <= np.datetime64(latest.astimezone(UTC).replace(tzinfo=None), "us")
                 seconds = (finished - started).astype(np.float64).tolist()
                 return [(texts[i], texts[i + len(reports)], seconds[i]) if fine else None
                         for i, fine in enumerate(ok.tolist())]

@@ -230,10 +230,14 @@ def _kept(spool: Spool, dropped: set[int]) -> Iterator[GameChunk]:
 
 
 def _slices(chunks: Iterable[GameChunk], size: int) -> Iterator[GameChunk]:
-    """The games of ``chunks`` again, ``size`` at a time (the last slice may hold fewer)."""
+    """The games of ``chunks`` again, ``size`` at a time (a slice holds fewer at the end, or where the stats the
+    games were checked with change)."""
     held: list[GameChunk] = []
     count = 0
     for chunk in chunks:
+        if held and chunk.stat_ids != held[0].stat_ids:  # games checked with other stats are written apart
+            yield GameChunk.concat(held)
+            held, count = [], 0
         begin = 0
         while begin < len(chunk):
             end = min(len(chunk), begin + size - count)
@@ -369,14 +373,14 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome], r
             spooled.hashes.extend(map(hash, (piece.game_ids[g] for g in kept)))
             spool_ordinals.extend(ordinal + g + 1 for g in kept)
         ordinal += len(piece)
-    _find_repeats(spool, spooled, spool_ordinals, result, later)
+    _find_repeats(spool, spooled, spool_ordinals, result, later, stat_ids)
     later.sort(key=lambda item: item[0])
     result.rejected.extend(rejection for _, rejection in later)
     return spooled
 
 
 def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], result: RecordResult,
-                  later: list[tuple[int, Rejection]]) -> None:
+                  later: list[tuple[int, Rejection]], stat_ids: Sequence[str]) -> None:
     """Games of the input that repeat an earlier one (the same game id): a duplicate when the content is the
     same, else rejected naming the first field that differs. Only games whose id hash repeats are read
     back from the spool; the first of each game id is kept."""
@@ -397,7 +401,7 @@ def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], result:
     for chunk in spool.chunks():
         while suspect is not None and suspect < offset + len(chunk):
             place = suspect - offset
-            game, line = chunk.game(place), chunk.lines[place]
+            game, line = game_from_data(chunk.data(place), stat_ids), chunk.lines[place]
             earlier = first.get(game.game_id)
             if earlier is None:
                 first[game.game_id] = (line, game)
