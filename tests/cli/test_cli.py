@@ -92,6 +92,26 @@ class TestRecord:
         assert out["recorded"] == 1
         assert out["rejected"] == [{"line": 2, "game_id": "bad", "error": "game 'bad': unknown field 'color'"}]
 
+    def test_a_large_file_is_checked_by_worker_processes_with_the_same_verdicts(self, osmo: Osmo,
+                                                                                tmp_path: Path) -> None:
+        """A file of PARALLEL_BYTES or more is checked by worker processes: the same rejections (line and
+        message), duplicates and careers as reading it in one process."""
+        from osmo.adapters.report_fast import PARALLEL_BYTES
+
+        pad = {"notes": "x" * 2000}
+        reports = [wire_report(f"g{i}", metadata=pad, stats={"thrall": {"kills": i % 7}}) for i in range(4200)]
+        reports[1234] = wire_report("bad", stats={"rexxar": {"hits": -1}})
+        reports[3000] = reports[17]  # a repeat: a duplicate
+        file = write_lines(tmp_path / "big.jsonl", *reports)
+        assert file.stat().st_size >= PARALLEL_BYTES
+        out = osmo.json("record", str(file), "--skip-invalid")
+        assert (out["recorded"], out["duplicates"]) == (4198, 1)
+        assert out["rejected"] == [{"line": 1235, "game_id": "bad",
+                                    "error": "game 'bad', team 0 player 'rexxar': stats.hits must not be negative, "
+                                             "got -1"}]
+        kills = sum(i % 7 for i in range(4200) if i not in (1234, 3000))
+        assert osmo.json("profile", "thrall")["career"]["total_kills"] == kills
+
     def test_a_file_that_is_not_json_is_bad_input(self, osmo: Osmo, tmp_path: Path) -> None:
         file = tmp_path / "junk.txt"
         file.write_text("not json at all\n")

@@ -196,11 +196,13 @@ def summary(result: RecordResult) -> tuple[Any, ...]:
     return (result.recorded, result.duplicates, result.unlocked, rejected)
 
 
-def record_fast(app: App, content: bytes, chunk_size: int, read: tuple[int, int] = (1000, 20_000)) -> RecordResult:
-    """``read``: the reader's chunk of lines and the games the spool keeps in memory."""
+def record_fast(app: App, content: bytes, chunk_size: int, read: tuple[int, int, int] = (1000, 20_000, 0)
+                ) -> RecordResult:
+    """``read``: the reader's chunk of lines, the games the spool keeps in memory, and the worker processes."""
     catalog = app.uow.catalog()
-    lines, memory = read
-    reader = stream_submissions(io.BytesIO(content), FastReportParser(catalog, datetime.now(UTC)), chunk_lines=lines)
+    lines, memory, workers = read
+    reader = stream_submissions(io.BytesIO(content), FastReportParser(catalog, datetime.now(UTC)), chunk_lines=lines,
+                                workers=workers)
     return record_games(app.uow, reader, skip_invalid=True, chunk_size=chunk_size, spool=FileSpool(memory_games=memory))
 
 
@@ -211,7 +213,7 @@ def record_reference(app: App, content: bytes, chunk_size: int) -> RecordResult:
 
 
 def compare(backend: str, before: Sequence[dict[str, Any]], lines: Sequence[bytes], chunk_size: int,
-            read: tuple[int, int] = (1000, 20_000)) -> None:
+            read: tuple[int, int, int] = (1000, 20_000, 0)) -> None:
     content = b"\n".join(lines) + b"\n"
     first = b"\n".join(orjson.dumps(r) for r in before) + b"\n"
     with fresh_app(backend) as batch, fresh_app(backend) as reference:
@@ -224,13 +226,13 @@ def compare(backend: str, before: Sequence[dict[str, Any]], lines: Sequence[byte
         assert state(batch) == state(reference)
 
 
-READS = st.tuples(st.sampled_from([1, 7, 1000]), st.sampled_from([0, 20, 20_000]))
+READS = st.tuples(st.sampled_from([1, 7, 1000]), st.sampled_from([0, 20, 20_000]), st.sampled_from([0, 0, 2]))
 
 
 @given(inputs(), st.sampled_from([16, 40, 500]), READS)
 @SQLITE
 def test_batch_path_equals_one_game_path_sqlite(case: tuple[list[dict[str, Any]], list[bytes]], chunk: int,
-                                                read: tuple[int, int]) -> None:
+                                                read: tuple[int, int, int]) -> None:
     compare("sqlite", *case, chunk, read)
 
 

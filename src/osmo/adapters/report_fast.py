@@ -12,8 +12,12 @@ the input); any other input (one JSON value, a list) is read whole, as before.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from itertools import chain
 from operator import attrgetter
@@ -240,13 +244,14 @@ class FastReportParser(ReportParser):
 
 
 def stream_submissions(file: BinaryIO, parser: ReportParser, progress: Callable[[int], None] | None = None,
-                       chunk_lines: int = CHUNK_LINES) -> Iterator[Read]:
+                       chunk_lines: int = CHUNK_LINES, workers: int | None = None) -> Iterator[Read]:
     """Every report of ``file``, as ``parser.parse`` reads it; JSON Lines are read a batch of lines at a
     time (checked in columns when ``parser`` is a FastReportParser).
 
     JSON Lines are recognised as ``report_json.json_lines`` does when the first non-blank line is a
     complete JSON value and another non-blank line follows; lines are numbered as ``bytes.splitlines``
-    numbers them. ``progress(n)`` is told the bytes read; ``chunk_lines`` lines are checked together."""
+    numbers them. ``progress(n)`` is told the bytes read; ``chunk_lines`` lines are checked together, by
+    ``workers`` processes (``parallel_workers`` decides when None; 0: in this one)."""
     head: list[bytes] = []
     first: bytes | None = None
     for raw in file:
@@ -267,30 +272,87 @@ def stream_submissions(file: BinaryIO, parser: ReportParser, progress: Callable[
     if b"\r" in stripped.rstrip(b"\r\n") or not _is_value(stripped.rstrip(b"\n")):
         yield from parser.parse(b"".join(head) + file.read())
         return
-    chunked = parser.parse_chunk if isinstance(parser, FastReportParser) else None
-    number = 0
-    batch: list[tuple[int, bytes]] = []
 
-    def flush() -> Iterator[Read]:
-        if chunked is not None:
-            yield from chunked(batch)
-        else:
+    def batches() -> Iterator[list[tuple[int, bytes]]]:
+        number = 0
+        batch: list[tuple[int, bytes]] = []
+        for block in chain([b"".join(head)], _blocks(file, progress)):
+            lines = block.splitlines()
+            batch += [(n, raw) for n, raw in enumerate(lines, number + 1) if raw.strip()]
+            number += len(lines)
+            whole = len(batch) - len(batch) % chunk_lines
+            for start in range(0, whole, chunk_lines):
+                yield batch[start:start + chunk_lines]
+            del batch[:whole]
+        if batch:
+            yield batch
+
+    if not isinstance(parser, FastReportParser):
+        for batch in batches():
             yield from (parser.parse_one(raw, line) for line, raw in batch)
-        batch.clear()
-
-    for chunk in chain(head, _reported(file, progress)):
-        for raw in chunk.splitlines():
-            number += 1
-            if raw.strip():
-                batch.append((number, raw))
-        if len(batch) >= chunk_lines:
-            yield from flush()
-    if batch:
-        yield from flush()
+        return
+    yield from read_batches(batches(), parser, parallel_workers(file) if workers is None else workers)
 
 
-def _reported(file: BinaryIO, progress: Callable[[int], None] | None) -> Iterator[bytes]:
-    for chunk in file:
+PARALLEL_BYTES = 8 << 20
+"""Inputs from this size on are checked by worker processes (below it, starting them costs more than it saves)."""
+_WORKER_PARSER: FastReportParser | None = None  # the parser a forked worker inherits
+
+
+def parallel_workers(file: BinaryIO) -> int:
+    """How many worker processes check ``file``: two on a machine with two cores or more when it is a file of
+    at least PARALLEL_BYTES, else none."""
+    try:
+        size = os.fstat(file.fileno()).st_size
+    except (AttributeError, OSError, ValueError):  # not a file (a pipe is a file of size 0)
+        return 0
+    return 2 if size >= PARALLEL_BYTES and (os.cpu_count() or 1) >= 2 and _can_fork() else 0
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def read_batches(batches: Iterator[list[tuple[int, bytes]]], parser: FastReportParser, workers: int
+                 ) -> Iterator[Read]:
+    """``parser.parse_chunk`` of each batch, in order: in this process, or in ``workers`` forked processes (each
+    inherits ``parser`` with its clock) while this one reads ahead (at most two batches a worker) and goes on
+    with what it is given. A batch read by a worker is exactly what this process would read."""
+    if workers <= 0:
+        for batch in batches:
+            yield from parser.parse_chunk(batch)
+        return
+    global _WORKER_PARSER
+    _WORKER_PARSER = parser
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            pending: deque[Future[list[Read]]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(_parse_in_worker, batch))
+                if len(pending) >= 2 * workers:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+    finally:
+        _WORKER_PARSER = None
+
+
+def _parse_in_worker(batch: list[tuple[int, bytes]]) -> list[Read]:
+    assert _WORKER_PARSER is not None, "a worker process must be forked from the reading one"
+    return _WORKER_PARSER.parse_chunk(batch)
+
+
+def _blocks(file: BinaryIO, progress: Callable[[int], None] | None, size: int = 1 << 20) -> Iterator[bytes]:
+    """The rest of ``file`` in blocks of whole lines (each ends with a newline, but perhaps the last)."""
+    tail = b""
+    while data := file.read(size):
         if progress:
-            progress(len(chunk))
-        yield chunk
+            progress(len(data))
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            tail += data
+            continue
+        yield tail + data[:cut]
+        tail = data[cut:]
+    if tail:
+        yield tail
