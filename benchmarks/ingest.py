@@ -215,9 +215,9 @@ def osmo_record_seconds(executable: Path, reports: Path, db: Path, games: int, s
 
 def osmo_record_rusage(executable: Path, reports: Path, db: Path, synchronous: str
                        ) -> tuple[float, int, dict[str, Any]]:
-    """Seconds, peak RSS (bytes) and the --json summary of one `osmo record` of `reports` into `db`. The peak is
-    the most the process and its worker processes held together (their RSS summed every 20 ms, which counts the
-    pages they share once per process), or the process's own peak when that is more."""
+    """Seconds, peak memory (bytes) and the --json summary of one `osmo record` of `reports` into `db`. The peak
+    is the most the process and its worker processes held together (``tree_rss``, every 20 ms), or the process's
+    own peak RSS when that is more."""
     environment = {**os.environ, "OSMO_SQLITE_SYNCHRONOUS": synchronous}
     started = time.perf_counter()
     peak = 0
@@ -243,7 +243,9 @@ def osmo_record_rusage(executable: Path, reports: Path, db: Path, synchronous: s
 
 
 def tree_rss(pid: int) -> int:
-    """The resident memory (bytes) of a process and its children, from /proc (0 where it cannot be read)."""
+    """The memory (bytes) a process and its children hold together: the sum of their proportional set sizes
+    (each page shared between them counted once, split between its sharers), from /proc; 0 where it cannot be
+    read."""
     total = 0
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -251,11 +253,11 @@ def tree_rss(pid: int) -> int:
         children = []
     for process in (pid, *map(int, children)):
         try:
-            status = Path(f"/proc/{process}/status").read_text()
+            rollup = Path(f"/proc/{process}/smaps_rollup").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
                 total += int(line.split()[1]) * 1024
     return total
 

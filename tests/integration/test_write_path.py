@@ -3,6 +3,7 @@ the voided game's players' later games cost and never move an award earlier, cor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,13 @@ from osmo.adapters.catalog_files import load_catalog
 from osmo.application import voiding
 from osmo.application.backfill import rebuild
 from osmo.application.corrections import grant, void_game
+from osmo.application.game_chunk import GameChunk
 from osmo.application.players import register_player
 from osmo.application.queries import check_award, profile
-from osmo.application.recording import NoReports, record_games
+from osmo.application.recording import ListSpool, NoReports, record_games
 from osmo.application.unit_of_work import UnitOfWork
 from osmo.bootstrap import App, bootstrap, live_subscribers
-from osmo.domain.errors import InvalidInput, PlayerExists
+from osmo.domain.errors import DuplicateConflict, InvalidInput, PlayerExists
 from tests.builders import SEED_IDS, apply_catalog, submissions, wire_report
 from tests.fakes import FakeDatabase
 
@@ -329,3 +331,46 @@ class TestChunksCheckedWithOtherStats:
         result = record_games(app.uow, [chunk, *later])
         assert (result.recorded, result.duplicates, result.rejected) == (21, 1, [])
         assert profile(app.uow, "thrall").career["total_revives"] == 3
+
+
+class TestGamesRecordedByAnotherWriterMeanwhile:
+    """Between the check of a batch and its writes, another writer records some of its games: identical ones are
+    duplicates, one with other content is a conflict, and nothing is recorded twice (the run of games written
+    in columns is refused by the store and written again after a look-up)."""
+
+    class Meddling(ListSpool):
+        def __init__(self, other: App, reports: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.other, self.reports = other, reports
+
+        def chunks(self) -> Iterator[GameChunk]:
+            record_games(self.other.uow, submissions(*self.reports))
+            yield from super().chunks()
+
+    def reports(self) -> list[dict[str, Any]]:
+        return [wire_report(f"g{i}", stats={"thrall": {"kills": i % 5}}) for i in range(40)]
+
+    def test_identical_games_are_duplicates(self, app: App, backend_url: str) -> None:
+        reports = self.reports()
+        other = bootstrap(backend_url)
+        try:
+            result = record_games(app.uow, submissions(*reports), chunk_size=20,
+                                  spool=self.Meddling(other, [reports[3], reports[25]]))
+        finally:
+            other.close()
+        assert (result.recorded, result.duplicates, result.rejected) == (38, 2, [])
+        assert profile(app.uow, "thrall").career["total_kills"] == sum(i % 5 for i in range(40))
+        with app.uow.read() as reader:
+            assert reader.tx.lines.game_count() == 40
+
+    def test_a_game_with_other_content_is_a_conflict(self, app: App, backend_url: str) -> None:
+        reports = self.reports()
+        other = bootstrap(backend_url)
+        try:
+            with pytest.raises(DuplicateConflict, match="'g25' was recorded concurrently with different content"):
+                record_games(app.uow, submissions(*reports), chunk_size=20,
+                             spool=self.Meddling(other, [dict(reports[25], winner=1)]))
+        finally:
+            other.close()
+        with app.uow.read() as reader:
+            assert reader.tx.lines.game_count() == 21  # the first 20, and the other writer's g25

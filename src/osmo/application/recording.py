@@ -14,13 +14,15 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import numpy as np
+import orjson
 
 from osmo.application.game_chunk import GameChunk
 from osmo.application.ports import Transaction
 from osmo.application.unit_of_work import UnitOfWork
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
-from osmo.domain.errors import DuplicateConflict, InvalidInput, InvalidReport
+from osmo.domain.errors import ConcurrencyError, DuplicateConflict, InvalidInput, InvalidReport
+from osmo.domain.events import RecordedEvent
 from osmo.domain.games import Game, GameReport, check_report, describe_difference, game_from_data
 
 CHUNK_SIZE = 500
@@ -177,7 +179,7 @@ class ListSpool:
         self._chunks.clear()
 
 
-CHECK_CHUNK = 2000
+CHECK_CHUNK = 1000
 """Games looked up together (registered players, games already stored) while checking."""
 
 
@@ -254,15 +256,29 @@ def _slices(chunks: Iterable[GameChunk], size: int) -> Iterator[GameChunk]:
 def _write_all(uow: UnitOfWork, chunks: Iterable[GameChunk], result: RecordResult, chunk_size: int,
                progress: Callable[[int], None] | None) -> None:
     for chunk in _slices(chunks, chunk_size):
-        with uow.write() as writer:
-            fresh = _drop_recorded(writer.tx, chunk, result)
-            decided = writer.record_games(fresh) if len(fresh) else []
+        try:
+            fresh, decided = _write(uow, chunk, result, optimistic=True)
+        except ConcurrencyError:  # a game was recorded by another writer since the check
+            fresh, decided = _write(uow, chunk, result, optimistic=False)
         result.recorded += len(fresh)
         for event in decided:
             if event.type == ev.AWARD_UNLOCKED and isinstance(unlocked := event.payload, ev.AwardUnlocked):
                 result.unlocked.append(Unlock(unlocked.player_id, unlocked.award_id, unlocked.game_id))
         if progress:
             progress(len(chunk))
+
+
+def _write(uow: UnitOfWork, chunk: GameChunk, result: RecordResult, optimistic: bool
+           ) -> tuple[GameChunk, list[RecordedEvent]]:
+    """Record ``chunk`` in one transaction: the games written, and what the subscribers decided. Games recorded by
+    another writer since the check are duplicates (or a conflict): looked up first, unless ``optimistic`` and
+    the chunk is written in columns, where the store refuses a game already recorded (ConcurrencyError: the
+    transaction rolls back, and the caller writes again with the look-up)."""
+    with uow.write() as writer:
+        if optimistic and writer.writes_in_columns(chunk):
+            return chunk, writer.record_games(chunk)
+        fresh = _drop_recorded(writer.tx, chunk, result)
+        return fresh, writer.record_games(fresh) if len(fresh) else []
 
 
 @dataclass
@@ -356,6 +372,10 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome], r
                 previous = stored.get(ev.game_stream(game_id))
                 if previous is None or game in refused:
                     continue
+                if _stored_as(previous, piece.payloads[game]):
+                    result.duplicates += 1
+                    duplicate.add(game)
+                    continue
                 recorded, candidate = game_from_data(previous.data, stat_ids), piece.game(game)
                 if recorded == candidate:
                     result.duplicates += 1
@@ -418,6 +438,12 @@ def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], result:
         offset += len(chunk)
 
 
+def _stored_as(previous: RecordedEvent, payload: str) -> bool:
+    """Whether a recorded game was stored with exactly this stored form (the same game: a duplicate). When not,
+    the games are compared field by field: one recorded with other stats may still be the same game."""
+    return orjson.dumps(previous.data).decode() == payload
+
+
 def _drop_recorded(tx: Transaction, chunk: GameChunk, result: RecordResult) -> GameChunk:
     """Games recorded by a concurrent writer since the check: duplicates if identical, else a conflict."""
     stored = tx.events.first_events(ev.game_stream(game_id) for game_id in chunk.game_ids)
@@ -428,6 +454,9 @@ def _drop_recorded(tx: Transaction, chunk: GameChunk, result: RecordResult) -> G
         previous = stored.get(ev.game_stream(game_id))
         if previous is None:
             fresh.append(game)
+            continue
+        if _stored_as(previous, chunk.payloads[game]):
+            result.duplicates += 1
             continue
         recorded = game_from_data(previous.data, chunk.stat_ids)
         candidate = chunk.game(game)

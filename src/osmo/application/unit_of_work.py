@@ -48,13 +48,20 @@ class Writer:
         self.appended.extend(appended)
         return appended
 
+    def writes_in_columns(self, chunk: GameChunk) -> bool:
+        """Whether ``record_games`` writes ``chunk`` in columns: a run long enough, checked with the stats of the
+        catalog in effect, for subscribers that all handle runs. (Then a game recorded meanwhile by another
+        writer makes it raise ConcurrencyError; the other way, ``append`` skips it.)"""
+        return (len(chunk) >= MIN_RUN and chunk.stat_ids == tuple(self.catalog.stat_ids)
+                and handle_runs(self.subscribers))
+
     def record_games(self, chunk: GameChunk) -> list[RecordedEvent]:
         """Append a GameRecorded for each game of ``chunk`` (new game ids), feed them to the subscribers and
         append what they decide; returns the decisions. The same as ``append`` of the games' events; a long
         enough run checked with the stats of the catalog in effect goes in columns (its payloads appended as
         they are, folded and evaluated as a run)."""
         catalog = self.catalog
-        if len(chunk) < MIN_RUN or chunk.stat_ids != tuple(catalog.stat_ids) or not handle_runs(self.subscribers):
+        if not self.writes_in_columns(chunk):
             appended = self.append([ev.game_recorded(chunk.data(g), catalog.version) for g in range(len(chunk))])
             return [event for event in appended if event.type != ev.GAME_RECORDED]
         first, recorded_at = self.tx.events.append_games(chunk.game_ids, chunk.payloads, catalog.version)

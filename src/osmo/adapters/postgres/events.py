@@ -3,10 +3,14 @@ binary, and what the transaction appended remembered for its ``NOTIFY`` (see the
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from psycopg import errors as pg_errors
+from psycopg.adapt import Dumper
+from psycopg.postgres import types as pg_types
+from psycopg.pq import Format
 
 from osmo.adapters.postgres.connection import Connection
 from osmo.adapters.sql_dialect import POSTGRES, Row
@@ -16,6 +20,22 @@ from osmo.domain.events import RecordedEvent
 PAGE = 1000
 COPY_FROM = 16  # rows: below this an INSERT pipeline is cheaper than COPY's extra round trip
 EVENT_TYPES = ["int8", "text", "int4", "text", "text", "text", "uuid", "text"]
+UUID_OID = pg_types["uuid"].oid
+
+
+class EventIdDumper(Dumper):
+    """The ``uuid`` column of a binary COPY: a UUID, or its 16 bytes as they are (a batch of games appends their
+    derived ids without building a UUID object each)."""
+
+    oid = UUID_OID
+    format = Format.BINARY
+
+    def dump(self, obj: uuid.UUID | bytes) -> bytes:
+        return obj if isinstance(obj, bytes) else obj.bytes
+
+
+def _uuid(event_id: uuid.UUID | bytes) -> uuid.UUID:
+    return uuid.UUID(bytes=event_id) if isinstance(event_id, bytes) else event_id
 
 
 def decode_event(row: Row) -> RecordedEvent:
@@ -40,12 +60,17 @@ class PostgresEventStore(SqlEventStore):
         with self.conn.cursor(binary=True) as cursor:
             return cursor.execute(self.dialect.sql(sql), params).fetchall()
 
+    @staticmethod
+    def _stored_digest(event_id: bytes) -> Any:
+        return event_id  # the COPY takes the 16 bytes as they are (EventIdDumper)
+
     def _insert(self, rows: list[Row]) -> None:
         with self.conn.cursor() as cursor:
             if len(rows) < COPY_FROM:
                 cursor.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                                   rows)
+                                   [(*row[:6], _uuid(row[6]), row[7]) for row in rows])
                 return
+            cursor.adapters.register_dumper(None, EventIdDumper)
             with cursor.copy(f"COPY events ({EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(EVENT_TYPES)
                 for row in rows:
