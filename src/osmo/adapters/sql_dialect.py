@@ -40,6 +40,7 @@ class Dialect:
     arrays: bool  # a list binds as one array parameter (PostgreSQL), else value by value
     chunk: int = 500  # without arrays: at most this many values in one list
     bytewise: str = ""  # what makes text compare byte by byte in ORDER BY (SQLite's default already does)
+    array: str = "?"  # the placeholder of an array parameter (psycopg: "%b", sent in binary, element by element)
 
     def sql(self, text: str) -> str:
         """``text``, written with ``?`` placeholders, in this dialect."""
@@ -48,7 +49,7 @@ class Dialect:
     def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """The condition "``column`` is one of ``values``" and its parameters (see ``chunks``)."""
         if self.arrays:
-            return f"{column} = ANY(?)", [list(values)]
+            return f"{column} = ANY({self.array})", [list(values)]
         return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
     def chunks(self, values: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -62,7 +63,7 @@ class Dialect:
 
 
 SQLITE = Dialect("?", arrays=False)
-POSTGRES = Dialect("%s", arrays=True, bytewise=' COLLATE "C"')
+POSTGRES = Dialect("%s", arrays=True, bytewise=' COLLATE "C"', array="%b")
 
 
 class SqlQueries:
