@@ -147,11 +147,13 @@ class FakeEventStore:
         state.versions.update(versions)
         return recorded
 
-    def append_games(self, game_ids: Sequence[str], payloads: Sequence[str], catalog_version: int) -> tuple[int, str]:
+    def append_games(self, game_ids: Sequence[str], payloads: Sequence[str], event_ids: Sequence[bytes],
+                     catalog_version: int) -> tuple[int, str]:
         for game_id in game_ids:
             if ev.game_stream(game_id) in self.state.versions:
                 raise ConcurrencyError(f"a game was recorded concurrently: {game_id!r}")
         recorded = self.append([ev.game_recorded(orjson.loads(p), catalog_version) for p in payloads])
+        assert [e.event_id.bytes for e in recorded] == list(event_ids), "event ids that are not the derived ones"
         return recorded[0].position, recorded[0].recorded_at
 
     def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:

@@ -31,7 +31,7 @@ def games(count: int) -> list[tuple[int, int, Game]]:
 def same(chunk: GameChunk, expected: list[tuple[int, int, Game]]) -> None:
     reference = GameChunk.of_games(expected, STATS)
     assert len(chunk) == len(expected)
-    for name in ("lines", "indexes", "game_ids", "finished_at", "winners", "payloads", "player_ids"):
+    for name in ("lines", "indexes", "game_ids", "finished_at", "winners", "payloads", "player_ids", "event_ids"):
         assert getattr(chunk, name) == getattr(reference, name), name
     for name in ("starts", "teams", "values"):
         assert np.array_equal(getattr(chunk, name), getattr(reference, name)), name

@@ -28,7 +28,7 @@ import numpy as np
 import orjson
 
 from osmo.adapters.report_json import ReportParser, _is_value, json_lines
-from osmo.application.game_chunk import GameChunk
+from osmo.application.game_chunk import GameChunk, game_event_ids
 from osmo.application.recording import Submission
 from osmo.domain.catalog import Catalog
 from osmo.domain.games import MAX_CLOCK_SKEW, MAX_ID_LENGTH, MAX_STAT, TEAM_SIZES, format_instant, metadata_problem
@@ -237,9 +237,10 @@ class FastReportParser(ReportParser):
                           [{"player_id": p, "values": v} for p, v in zip(player_ids[middle:b], values_of[middle:b],
                                                                           strict=True)]],
                 "metadata": report.metadata}).decode())
-        chunk = GameChunk(tuple(stat_ids), lines, list(range(count)), [r.game_id for r in reports],
-                          [t[1] for t in times], [r.winner for r in reports], payloads, starts, player_ids, team,
-                          values)
+        game_ids = [r.game_id for r in reports]
+        chunk = GameChunk(tuple(stat_ids), lines, list(range(count)), game_ids, [t[1] for t in times],
+                          [r.winner for r in reports], payloads, starts, player_ids, team, values,
+                          game_event_ids(game_ids))
         return chunk, refused.tolist()
 
 

@@ -23,7 +23,7 @@ import orjson
 
 from osmo.adapters.sql_dialect import Row, SqlQueries
 from osmo.domain.errors import ConcurrencyError
-from osmo.domain.events import GAME_RECORDED, NO_STREAM, GameRecorded, NewEvent, RecordedEvent, derived_id_bytes
+from osmo.domain.events import GAME_RECORDED, NO_STREAM, GameRecorded, NewEvent, RecordedEvent, game_stream
 from osmo.domain.games import format_instant
 
 EVENT_COLUMNS = "position, stream, version, type, data, metadata, event_id, recorded_at"
@@ -91,16 +91,16 @@ class SqlEventStore(SqlQueries, ABC):
         self._appended(position)
         return recorded
 
-    def append_games(self, game_ids: Sequence[str], payloads: Sequence[str], catalog_version: int) -> tuple[int, str]:
+    def append_games(self, game_ids: Sequence[str], payloads: Sequence[str], event_ids: Sequence[bytes],
+                     catalog_version: int) -> tuple[int, str]:
         first = self.last_position() + 1
         recorded_at = now()
         metadata = orjson.dumps({"schema": GameRecorded.SCHEMA, "catalog_version": catalog_version}).decode()
         stored_id = self._stored_digest
-        rows: list[Row] = []
-        for position, game_id, payload in zip(range(first, first + len(game_ids)), game_ids, payloads, strict=True):
-            stream = "game-" + game_id
-            rows.append((position, stream, 0, GAME_RECORDED, payload, metadata,
-                         stored_id(derived_id_bytes(stream, 0)), recorded_at))
+        rows: list[Row] = [
+            (position, game_stream(game_id), 0, GAME_RECORDED, payload, metadata, stored_id(event_id), recorded_at)
+            for position, game_id, payload, event_id in zip(range(first, first + len(game_ids)), game_ids, payloads,
+                                                            event_ids, strict=True)]
         try:
             self._insert(rows)
         except self.conflict as error:

@@ -11,12 +11,13 @@ columns (``batch_fold``, ``batch_awards``), so no game is rebuilt as objects bet
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
+from osmo.domain.events import derived_id_bytes, game_stream
 from osmo.domain.games import Game, game_from_data
 
 Ints = npt.NDArray[np.int64]
@@ -37,6 +38,8 @@ class GameChunk:
     teams: Ints
     values: Ints
     """One row per player line, one column per stat of ``stat_ids``."""
+    event_ids: list[bytes]
+    """Each game's GameRecorded event id (``events.derived_id_bytes`` of its stream, version 0)."""
 
     def __len__(self) -> int:
         return len(self.game_ids)
@@ -44,7 +47,7 @@ class GameChunk:
     @classmethod
     def empty(cls, stat_ids: Sequence[str]) -> GameChunk:
         return cls(tuple(stat_ids), [], [], [], [], [], [], np.zeros(1, dtype=np.int64), [],
-                   np.zeros(0, dtype=np.int64), np.zeros((0, len(stat_ids)), dtype=np.int64))
+                   np.zeros(0, dtype=np.int64), np.zeros((0, len(stat_ids)), dtype=np.int64), [])
 
     @classmethod
     def of_games(cls, games: Sequence[tuple[int, int, Game]], stat_ids: Sequence[str]) -> GameChunk:
@@ -61,7 +64,8 @@ class GameChunk:
             [game.game_id for _, _, game in games], [data["finished_at"] for data in stored],
             [game.winner for _, _, game in games], [orjson.dumps(data).decode() for data in stored], starts,
             [line.player_id for line in lines], np.array([line.team for line in lines], dtype=np.int64),
-            np.array([line.values for line in lines], dtype=np.int64).reshape(len(lines), len(stat_ids)))
+            np.array([line.values for line in lines], dtype=np.int64).reshape(len(lines), len(stat_ids)),
+            game_event_ids([game.game_id for _, _, game in games]))
 
     def data(self, game: int) -> dict[str, object]:
         """Game ``game``'s stored form, as the event store gives it back."""
@@ -87,7 +91,8 @@ class GameChunk:
         return GameChunk(self.stat_ids, [self.lines[g] for g in games], [self.indexes[g] for g in games],
                          [self.game_ids[g] for g in games], [self.finished_at[g] for g in games],
                          [self.winners[g] for g in games], [self.payloads[g] for g in games], new_starts,
-                         [self.player_ids[r] for r in listed], self.teams[rows], self.values[rows])
+                         [self.player_ids[r] for r in listed], self.teams[rows], self.values[rows],
+                         [self.event_ids[g] for g in games])
 
     def slice(self, begin: int, end: int) -> GameChunk:
         """Games ``begin`` to ``end`` (excluded)."""
@@ -97,7 +102,7 @@ class GameChunk:
         return GameChunk(self.stat_ids, self.lines[begin:end], self.indexes[begin:end], self.game_ids[begin:end],
                          self.finished_at[begin:end], self.winners[begin:end], self.payloads[begin:end],
                          self.starts[begin:end + 1] - first, self.player_ids[first:last], self.teams[first:last],
-                         self.values[first:last])
+                         self.values[first:last], self.event_ids[begin:end])
 
     @staticmethod
     def concat(chunks: Sequence[GameChunk]) -> GameChunk:
@@ -112,10 +117,13 @@ class GameChunk:
             np.concatenate([np.zeros(1, dtype=np.int64)]
                            + [c.starts[1:] + offset for c, offset in zip(chunks, offsets, strict=True)]),
             [x for c in chunks for x in c.player_ids], np.concatenate([c.teams for c in chunks]),
-            np.concatenate([c.values for c in chunks]))
+            np.concatenate([c.values for c in chunks]), [x for c in chunks for x in c.event_ids])
 
     def numbered(self, first: int) -> GameChunk:
         """The chunk with its games' places in the input counted from ``first``."""
-        return GameChunk(self.stat_ids, self.lines, list(range(first, first + len(self))), self.game_ids,
-                         self.finished_at, self.winners, self.payloads, self.starts, self.player_ids, self.teams,
-                         self.values)
+        return replace(self, indexes=list(range(first, first + len(self))))
+
+
+def game_event_ids(game_ids: Sequence[str]) -> list[bytes]:
+    """The GameRecorded event id of each game (the first event of its stream)."""
+    return [derived_id_bytes(game_stream(game_id), 0) for game_id in game_ids]

@@ -62,9 +62,11 @@ class EventStore(Protocol):
 
     def last_position(self) -> int: ...
 
-    def append_games(self, game_ids: Sequence[str], payloads: Sequence[str], catalog_version: int) -> tuple[int, str]:
+    def append_games(self, game_ids: Sequence[str], payloads: Sequence[str], event_ids: Sequence[bytes],
+                     catalog_version: int) -> tuple[int, str]:
         """Append a GameRecorded for each game, as the first event of its stream, with ``payloads`` (its
-        data, already serialised as JSON text: the stored form) and ``catalog_version`` in its metadata, as
+        data, already serialised as JSON text: the stored form), ``event_ids`` (its derived id's 16 bytes:
+        ``derived_id_bytes(game_stream(game_id), 0)``) and ``catalog_version`` in its metadata, as
         ``append([game_recorded(...)])`` would; returns the position of the first and the time recorded.
         A game already recorded raises ConcurrencyError."""
         ...

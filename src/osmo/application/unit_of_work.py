@@ -64,7 +64,8 @@ class Writer:
         if not self.writes_in_columns(chunk):
             appended = self.append([ev.game_recorded(chunk.data(g), catalog.version) for g in range(len(chunk))])
             return [event for event in appended if event.type != ev.GAME_RECORDED]
-        first, recorded_at = self.tx.events.append_games(chunk.game_ids, chunk.payloads, catalog.version)
+        first, recorded_at = self.tx.events.append_games(chunk.game_ids, chunk.payloads, chunk.event_ids,
+                                                         catalog.version)
         positions = list(range(first, first + len(chunk)))
 
         def events() -> list[RecordedEvent]:
