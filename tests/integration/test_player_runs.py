@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,40 +53,36 @@ def expected(reports: list[dict[str, object]], voided: set[str]) -> dict[str, li
     return found
 
 
-def record(app: App) -> list[dict[str, object]]:
-    reports = [wire_report(f"g{i}", players=tuple(SEED_IDS[(i + k) % 10] for k in range(6))) for i in range(40)]
-    record_games(app.uow, submissions(*reports[:30]))  # one run of games
-    for report in reports[30:]:
-        record_games(app.uow, submissions(report))  # one game a transaction
-    return reports
-
-
-def test_games_of_after_runs_single_games_and_a_void(store: tuple[str, str]) -> None:
-    _, url = store
+@contextmanager
+def recorded(url: str) -> Iterator[tuple[App, list[dict[str, object]]]]:
+    """A store of ``url`` with 40 games recorded: a run of 30 in one transaction, then one game a transaction."""
     app = bootstrap(url)
     try:
         register_seed_players(app.uow)
-        reports = record(app)
+        reports = [wire_report(f"g{i}", players=tuple(SEED_IDS[(i + k) % 10] for k in range(6))) for i in range(40)]
+        record_games(app.uow, submissions(*reports[:30]))
+        for report in reports[30:]:
+            record_games(app.uow, submissions(report))
+        yield app, reports
+    finally:
+        app.close()
+
+
+def test_games_of_after_runs_single_games_and_a_void(store: tuple[str, str]) -> None:
+    with recorded(store[1]) as (app, reports):
         games, last = history(app)
         assert games == expected(reports, set())
         assert last == {p: max(q for q in positions if q < 30) for p, positions in games.items()}
         void_game(app.uow, "g3", "a test")
         games, _ = history(app)
         assert games == expected(reports, {"g3"})
-    finally:
-        app.close()
 
 
 def test_the_migration_turns_player_games_into_runs(store: tuple[str, str]) -> None:
     """A store of the previous schema (one ``player_games`` row per line) reads the same once migrated."""
     backend, url = store
-    app = bootstrap(url)
-    try:
-        register_seed_players(app.uow)
-        reports = record(app)
+    with recorded(url) as (app, reports):
         before = history(app)
-    finally:
-        app.close()
     if backend == "sqlite":
         with sqlite3.connect(url) as conn:
             downgrade(conn, "player_key INTEGER NOT NULL, position INTEGER NOT NULL")
