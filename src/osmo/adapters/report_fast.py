@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -326,7 +327,8 @@ def read_batches(batches: Iterator[list[tuple[int, bytes]]], parser: FastReportP
     global _WORKER_PARSER
     _WORKER_PARSER = parser
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_leave_interrupts) as pool:
             pending: deque[Future[list[Read]]] = deque()
             for batch in batches:
                 pending.append(pool.submit(_parse_in_worker, batch))
@@ -336,6 +338,11 @@ def read_batches(batches: Iterator[list[tuple[int, bytes]]], parser: FastReportP
                 yield from pending.popleft().result()
     finally:
         _WORKER_PARSER = None
+
+
+def _leave_interrupts() -> None:
+    """A worker ignores Ctrl-C: the reading process stops, and stops its workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _parse_in_worker(batch: list[tuple[int, bytes]]) -> list[Read]:
