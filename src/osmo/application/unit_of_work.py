@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from osmo.application.game_chunk import GameChunk
 from osmo.application.ports import Database, GameRun, Transaction
@@ -38,15 +38,12 @@ class Writer:
     tx: Transaction
     catalog: Catalog
     subscribers: Sequence[Subscriber]
-    appended: list[RecordedEvent] = field(default_factory=list)
 
     def append(self, events: Sequence[NewEvent]) -> list[RecordedEvent]:
         """Append ``events`` (those already stored are skipped), feed them to the subscribers and
         append what they decide. Returns every event appended, in order: these, then the decisions."""
         recorded = self.tx.events.append(events)
-        appended = recorded + dispatch(self.tx, recorded, self.catalog, self.subscribers) if recorded else []
-        self.appended.extend(appended)
-        return appended
+        return recorded + dispatch(self.tx, recorded, self.catalog, self.subscribers) if recorded else []
 
     def writes_in_columns(self, chunk: GameChunk) -> bool:
         """Whether ``record_games`` writes ``chunk`` in columns: a run long enough, checked with the stats of the
@@ -76,9 +73,7 @@ class Writer:
 
         run = GameRun(positions, chunk.game_ids, chunk.finished_at, chunk.winners, chunk.starts, chunk.player_ids,
                       chunk.teams, chunk.values, events)
-        decided = dispatch_games(self.tx, run, catalog, self.subscribers)
-        self.appended.extend(decided)
-        return decided
+        return dispatch_games(self.tx, run, catalog, self.subscribers)
 
 
 @dataclass
