@@ -13,7 +13,7 @@ Only the adapters know this format: the application sees decoded ``LineBlock`` a
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -159,6 +159,17 @@ def position_runs(keys: npt.NDArray[np.int64], positions: npt.NDArray[np.int64]
             c = min(end, b + RUN_LIMIT)
             runs.append((k_list[b], p_list[b], p_list[c - 1], blob[8 * b:8 * c]))
     return runs
+
+
+def runs_of_pairs(fetch: Callable[[tuple[int, int]], Sequence[tuple[int, int]]]
+                  ) -> Iterator[list[tuple[int, int, int, bytes]]]:
+    """The ``player_runs`` rows of ``(player_key, position)`` pairs read a page at a time (for the migration from
+    one row per game line): ``fetch(after)`` gives the next pairs after ``after``, in that order."""
+    after = (-1, -1)
+    while rows := fetch(after):
+        keys, positions = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
+        yield position_runs(keys, positions)
+        after = (int(rows[-1][0]), int(rows[-1][1]))
 
 
 def run_positions(blob: bytes) -> npt.NDArray[np.int64]:

@@ -32,7 +32,15 @@ from osmo.adapters.report_json import ReportParser, _is_value, json_lines
 from osmo.application.game_chunk import GameChunk, game_event_ids
 from osmo.application.recording import Submission
 from osmo.domain.catalog import Catalog
-from osmo.domain.games import MAX_CLOCK_SKEW, MAX_ID_LENGTH, MAX_STAT, TEAM_SIZES, format_instant, metadata_problem
+from osmo.domain.games import (
+    MAX_CLOCK_SKEW,
+    MAX_ID_LENGTH,
+    MAX_STAT,
+    TEAM_SIZES,
+    format_instant,
+    metadata_problem,
+    plainly_valid_id,
+)
 
 StatValue = Annotated[int, msgspec.Meta(ge=0, le=MAX_STAT)]
 _INSTANT = re.compile(
@@ -62,12 +70,8 @@ def _utc(text: str) -> tuple[datetime, str] | None:
     return moment, format_instant(moment)
 
 
-def _valid_id(value: str) -> bool:
-    return bool(value.strip()) and len(value) <= MAX_ID_LENGTH and value.isprintable()
-
-
 def _all_valid_ids(values: Sequence[str]) -> bool:
-    """Whether every one of ``values`` is a valid id (``_valid_id``), tested at once (False: test each)."""
+    """Whether every one of ``values`` passes ``games.plainly_valid_id``, tested at once (False: test each)."""
     return (not values or (all(map(str.strip, values)) and max(map(len, values)) <= MAX_ID_LENGTH
                            and "".join(values).isprintable()))
 
@@ -121,7 +125,7 @@ class FastReportParser(ReportParser):
         reports: list[Any] = []
         kept_times: list[tuple[str, str, float]] = []
         for (place, data), time in zip(decoded, times, strict=True):
-            if time is None or not (ids_fine or _valid_id(data.game_id)):
+            if time is None or not (ids_fine or plainly_valid_id(data.game_id)):
                 continue
             teams = data.teams
             if (data.winner not in (0, 1) or len(teams) != 2 or len(teams[0]) != len(teams[1])
@@ -204,7 +208,7 @@ class FastReportParser(ReportParser):
         known = self._known_ids
         unseen = set(player_ids) - known
         if unseen:
-            invalid = {p for p in unseen if not _valid_id(p)}
+            invalid = {p for p in unseen if not plainly_valid_id(p)}
             if len(known) > _KNOWN_IDS:
                 known.clear()
             known.update(unseen - invalid)

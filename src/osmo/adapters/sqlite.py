@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-import numpy as np
 import orjson
 
 from osmo.adapters import packing
@@ -61,12 +60,10 @@ def _runs_of_player_games(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE player_runs (player_key INTEGER NOT NULL, first_position INTEGER NOT NULL, "
                  "last_position INTEGER NOT NULL, positions BLOB NOT NULL, "
                  "PRIMARY KEY (player_key, first_position)) WITHOUT ROWID")
-    after = (-1, -1)
-    while rows := conn.execute("SELECT player_key, position FROM player_games WHERE (player_key, position) > (?, ?) "
-                               "ORDER BY player_key, position LIMIT 100000", after).fetchall():
-        keys, positions = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
-        conn.executemany("INSERT INTO player_runs VALUES (?, ?, ?, ?)", packing.position_runs(keys, positions))
-        after = rows[-1]
+    for runs in packing.runs_of_pairs(lambda after: conn.execute(
+            "SELECT player_key, position FROM player_games WHERE (player_key, position) > (?, ?) "
+            "ORDER BY player_key, position LIMIT 100000", after).fetchall()):
+        conn.executemany("INSERT INTO player_runs VALUES (?, ?, ?, ?)", runs)
     conn.execute("DROP TABLE player_games")
 
 

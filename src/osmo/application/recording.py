@@ -372,18 +372,14 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome], r
                 previous = stored.get(ev.game_stream(game_id))
                 if previous is None or game in refused:
                     continue
-                if _stored_as(previous, piece.payloads[game]):
-                    result.duplicates += 1
-                    duplicate.add(game)
-                    continue
-                recorded, candidate = game_from_data(previous.data, stat_ids), piece.game(game)
-                if recorded == candidate:
+                difference = _difference(previous, piece, game, stat_ids)
+                if difference is None:
                     result.duplicates += 1
                     duplicate.add(game)
                 else:
                     refused[game] = Rejection(piece.lines[game], game_id, (
-                        f"game {game_id!r} was already recorded with different content: "
-                        + describe_difference(recorded, candidate)), "conflict", piece.indexes[game])
+                        f"game {game_id!r} was already recorded with different content: {difference}"),
+                        "conflict", piece.indexes[game])
         later.extend((ordinal + game + 1, rejection) for game, rejection in refused.items())
         kept = [g for g in range(len(piece)) if g not in refused and g not in duplicate] \
             if refused or duplicate else list(range(len(piece)))
@@ -438,10 +434,14 @@ def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], result:
         offset += len(chunk)
 
 
-def _stored_as(previous: RecordedEvent, payload: str) -> bool:
-    """Whether a recorded game was stored with exactly this stored form (the same game: a duplicate). When not,
-    the games are compared field by field: one recorded with other stats may still be the same game."""
-    return orjson.dumps(previous.data).decode() == payload
+def _difference(previous: RecordedEvent, chunk: GameChunk, game: int, stat_ids: Sequence[str]) -> str | None:
+    """How game ``game`` of ``chunk`` differs from its recorded GameRecorded ``previous``, or None when it is the
+    same game (a duplicate). The stored forms are compared first; when they differ, the games are compared
+    field by field with ``stat_ids`` (one recorded with other stats may still be the same game)."""
+    if orjson.dumps(previous.data).decode() == chunk.payloads[game]:
+        return None
+    recorded, candidate = game_from_data(previous.data, stat_ids), chunk.game(game)
+    return None if recorded == candidate else describe_difference(recorded, candidate)
 
 
 def _drop_recorded(tx: Transaction, chunk: GameChunk, result: RecordResult) -> GameChunk:
@@ -455,15 +455,11 @@ def _drop_recorded(tx: Transaction, chunk: GameChunk, result: RecordResult) -> G
         if previous is None:
             fresh.append(game)
             continue
-        if _stored_as(previous, chunk.payloads[game]):
-            result.duplicates += 1
-            continue
-        recorded = game_from_data(previous.data, chunk.stat_ids)
-        candidate = chunk.game(game)
-        if recorded == candidate:
+        difference = _difference(previous, chunk, game, chunk.stat_ids)
+        if difference is None:
             result.duplicates += 1
             continue
         raise DuplicateConflict(
             f"line {chunk.lines[game]}: game {game_id!r} was recorded concurrently with different "
-            f"content: {describe_difference(recorded, candidate)}")
+            f"content: {difference}")
     return chunk.take(fresh)

@@ -139,6 +139,13 @@ _METADATA_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), 
 _NOT_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
+def plainly_valid_id(value: object) -> bool:
+    """Whether ``value`` passes the cheap test of a valid id: a printable string of 1 to MAX_ID_LENGTH
+    characters, not only whitespace. When it does not, ``id_problem`` says whether and why it is invalid
+    (``isprintable`` also refuses spaces other than ' ', which are allowed)."""
+    return type(value) is str and bool(value.strip()) and len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
 def id_problem(value: object) -> str | None:
     """Why ``value`` is not a valid game or player id (1 to MAX_ID_LENGTH characters, not only whitespace,
     no character of Unicode category C: Cc, Cf, Cs, Co, Cn), or None."""
@@ -291,8 +298,7 @@ def check_report(report: GameReport, catalog: Catalog, now: datetime | None = No
     clock. Raises InvalidReport naming the game, the player and the field at fault.
     """
     game_id = report.game_id
-    if (type(game_id) is not str or not game_id.strip() or len(game_id) > MAX_ID_LENGTH
-            or not game_id.isprintable()):
+    if not plainly_valid_id(game_id):
         problem = id_problem(game_id)
         if problem is not None:
             raise InvalidReport(f"game_id {problem}")
@@ -334,8 +340,7 @@ def check_report(report: GameReport, catalog: Catalog, now: datetime | None = No
     lines: list[Line] = []
     for team, members in enumerate(report.teams):
         for slot, (player_id, stats) in enumerate(members):
-            if (type(player_id) is not str or not player_id.strip() or len(player_id) > MAX_ID_LENGTH
-                    or player_id in seen or not player_id.isprintable()):
+            if not plainly_valid_id(player_id) or player_id in seen:
                 _player_problem(where, team, slot, player_id, seen)
             seen.add(player_id)
             if stats and not (stats.keys() <= known and set(map(type, stats.values())) == _INT

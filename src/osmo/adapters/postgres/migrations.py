@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import orjson
 
 from osmo.adapters import packing
@@ -44,14 +43,12 @@ def _runs_of_player_games(conn: Connection) -> None:
     conn.execute("CREATE TABLE player_runs (player_key BIGINT NOT NULL, first_position BIGINT NOT NULL, "
                  "last_position BIGINT NOT NULL, positions BYTEA NOT NULL, PRIMARY KEY (player_key, first_position))")
     conn.execute("SET LOCAL statement_timeout = 0")  # a large store takes as long as it takes, once
-    after = (-1, -1)
-    while rows := conn.execute("SELECT player_key, position FROM player_games WHERE (player_key, position) > (%s, %s) "
-                               "ORDER BY player_key, position LIMIT 100000", after).fetchall():
-        keys, positions = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
+    for runs in packing.runs_of_pairs(lambda after: conn.execute(
+            "SELECT player_key, position FROM player_games WHERE (player_key, position) > (%s, %s) "
+            "ORDER BY player_key, position LIMIT 100000", after).fetchall()):
         with conn.cursor() as cursor, cursor.copy("COPY player_runs FROM STDIN") as copy:
-            for run in packing.position_runs(keys, positions):
+            for run in runs:
                 copy.write_row(run)
-        after = rows[-1]
     conn.execute("DROP TABLE player_games")
 
 
