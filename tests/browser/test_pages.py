@@ -61,6 +61,8 @@ def test_an_unlock_appears_in_the_open_feed_without_a_reload(served: Served, bro
         item.wait_for(timeout=10_000)
         page.locator("#feed .feed-item", has_text="Uther").wait_for(timeout=10_000)  # the name, not the id
         assert "Uther" in item.inner_text()
+        page.locator("#board tr", has_text="Uther").wait_for(timeout=10_000)  # the top players follow too
+        assert "Nobody has played yet" not in page.locator("#board").inner_text()
         assert page.evaluate("window.__same_page") is True  # no reload happened
         _keep(page, "feed-after-unlock", tmp_path)
         page.goto(served.url + "/awards")
