@@ -472,6 +472,10 @@ class FakeReadModels(FakeServiceViews):
     def unlock(self, player_id: str, award_id: str) -> UnlockRow | None:
         return self.state.unlocks.get((player_id, award_id))
 
+    def unlock_versions(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        unlocks = self.state.unlocks
+        return {pair: unlocks[pair].version for pair in pairs if pair in unlocks}
+
     def unlocks_of(self, player_id: str) -> list[UnlockRow]:
         # ORDER BY game_position, award_id with NULLs first, as SQLite sorts them.
         rows = [r for r in self.state.unlocks.values() if r.player_id == player_id and r.active]

@@ -299,6 +299,17 @@ class ReadModelsContract(ServiceRolesContract):
         assert revoked is not None
         assert (revoked.active, revoked.version, revoked.reason) == (False, 1, "cheating")
 
+    def test_unlock_versions_are_read_at_once_for_held_and_revoked_unlocks(self, database: Database) -> None:
+        with database.transaction() as tx:
+            tx.unlocks.add_unlock(UnlockRow("p1", "bruiser", "g1", 3, "2026-11-28T10:25:00Z", "t", 1, version=0))
+            tx.unlocks.add_unlock(UnlockRow("p2", "bruiser", "g1", 3, "2026-11-28T10:25:00Z", "t", 1, version=0))
+            tx.unlocks.revoke_unlock("p2", "bruiser", 1, "cheating", "operator")
+            tx.unlocks.add_unlock(UnlockRow("p2", "veteran", "g1", 3, "2026-11-28T10:25:00Z", "t", 1, version=0))
+        with database.reader() as tx:
+            wanted = [("p1", "bruiser"), ("p2", "bruiser"), ("p1", "veteran"), ("p3", "bruiser")]
+            assert tx.unlocks.unlock_versions(wanted) == {("p1", "bruiser"): 0, ("p2", "bruiser"): 1}
+            assert tx.unlocks.unlock_versions([]) == {}
+
     def test_game_lines_come_back_in_order_and_can_be_replaced_or_removed(self, database: Database) -> None:
         catalog = load_catalog()
         n, c = len(catalog.stat_ids), len(catalog.career_names)
@@ -343,6 +354,18 @@ class ReadModelsContract(ServiceRolesContract):
         with database.reader() as tx:
             assert tx.checkpoints.checkpoint("careers") == 5
             assert tx.checkpoints.checkpoint("never") == 0
+
+    def test_a_checkpoint_set_in_the_transaction_wins_over_the_stored_ones_read_later(self, database: Database
+                                                                                       ) -> None:
+        with database.transaction() as tx:
+            tx.checkpoints.set_checkpoint("careers", 5)
+            tx.checkpoints.set_checkpoint("awards", 5)
+        with database.transaction() as tx:
+            tx.checkpoints.set_checkpoint("careers", 7)
+            assert tx.checkpoints.checkpoint("awards") == 5  # reads the stored checkpoints
+            assert tx.checkpoints.checkpoint("careers") == 7
+        with database.reader() as tx:
+            assert (tx.checkpoints.checkpoint("careers"), tx.checkpoints.checkpoint("awards")) == (7, 5)
 
     def test_lines_too_large_for_int32_are_stored_wide_and_scan_like_the_rest(self, database: Database) -> None:
         catalog = load_catalog()

@@ -12,7 +12,8 @@ import pytest
 from osmo.adapters.catalog_files import load_catalog
 from osmo.adapters.postgres import MIGRATIONS, PostgresDatabase
 from osmo.domain.catalog import Catalog, StatDef
-from osmo.domain.events import NO_STREAM, NewEvent
+from osmo.domain.errors import ConcurrencyError
+from osmo.domain.events import NO_STREAM, NewEvent, derived_id_bytes, game_stream
 from tests.conftest import PgSchema
 
 pytestmark = pytest.mark.postgres
@@ -118,3 +119,34 @@ def test_the_schema_keyword_creates_and_uses_a_schema(pg_schema: PgSchema) -> No
         db.close()
         with psycopg.connect(pg_schema.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def _games(numbers: range) -> tuple[list[str], list[str], list[bytes]]:
+    ids = [f"g{n}" for n in numbers]
+    return ids, [f'{{"game_id": "{g}"}}' for g in ids], [derived_id_bytes(game_stream(g), 0) for g in ids]
+
+
+@pytest.mark.parametrize("rows", [5, 40])  # below and above COPY_FROM: INSERTs, then a COPY
+def test_a_run_refused_in_the_background_raises_concurrency_error_and_stores_nothing(pg_schema: PgSchema,
+                                                                                      rows: int) -> None:
+    db = PostgresDatabase(pg_schema.url)
+    try:
+        with db.transaction() as tx:
+            tx.events.append_games(*_games(range(rows)), 1)
+        for after in ("nothing", "a read of the views", "an append"):
+            with pytest.raises(ConcurrencyError, match="recorded concurrently"), db.transaction() as tx:
+                tx.events.append_games(*_games(range(rows - 1, 2 * rows)), 1)  # its first game is stored
+                tx.events.background.submit(lambda: None).result()  # the run's write has failed by now
+                if after == "a read of the views":  # finds the transaction failed
+                    tx.players.registered(["p1"])
+                elif after == "an append":
+                    tx.events.append([event("after")])
+            with db.reader() as tx:
+                assert tx.events.last_position() == rows
+        with db.transaction() as tx:  # the connection is fine
+            first, _ = tx.events.append_games(*_games(range(rows, 2 * rows)), 1)
+        assert first == rows + 1
+        with db.reader() as tx:
+            assert [e.stream for e in tx.events.read_all()] == [game_stream(f"g{n}") for n in range(2 * rows)]
+    finally:
+        db.close()

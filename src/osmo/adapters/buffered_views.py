@@ -289,9 +289,10 @@ class BufferedReadModels(ServiceQueries, ABC):
 
     # -- checkpoints -------------------------------------------------------------------------
     def checkpoint(self, name: str) -> int:
-        if name not in self._checkpoints:
-            stored = self._value("SELECT position FROM checkpoints WHERE name = ?", (name,))
-            self._checkpoints[name] = 0 if stored is None else int(stored)
+        if name not in self._checkpoints:  # read every subscriber's at once: each write asks for all of them
+            for stored, position in self._rows("SELECT name, position FROM checkpoints"):
+                self._checkpoints.setdefault(stored, int(position))  # not over one set in this transaction
+            self._checkpoints.setdefault(name, 0)
         return self._checkpoints[name]
 
     # -- players -----------------------------------------------------------------------------
@@ -502,6 +503,12 @@ class BufferedReadModels(ServiceQueries, ABC):
         row = self._execute(f"SELECT {UNLOCK_COLUMNS} FROM unlocks WHERE player_id = ? AND award_id = ?",
                             (player_id, award_id)).fetchone()
         return unlock_row(row) if row else None
+
+    def unlock_versions(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        wanted = set(pairs)
+        return {(player_id, award_id): int(version) for player_id, award_id, version in self._in_rows(
+            "SELECT player_id, award_id, version FROM unlocks WHERE {in_list}", "player_id",
+            sorted({p for p, _ in wanted})) if (player_id, award_id) in wanted}
 
     def unlocks_of(self, player_id: str) -> list[UnlockRow]:
         rows = self._execute(f"SELECT {UNLOCK_COLUMNS} FROM unlocks WHERE player_id = ? AND active "

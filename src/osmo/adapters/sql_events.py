@@ -101,12 +101,16 @@ class SqlEventStore(SqlQueries, ABC):
             (position, game_stream(game_id), 0, GAME_RECORDED, payload, metadata, stored_id(event_id), recorded_at)
             for position, game_id, payload, event_id in zip(range(first, first + len(game_ids)), game_ids, payloads,
                                                             event_ids, strict=True)]
+        self._insert_games(rows)
+        self._appended(first + len(rows) - 1)
+        return first, recorded_at
+
+    def _insert_games(self, rows: list[Row]) -> None:
+        """Insert the rows of ``append_games`` (PostgreSQL goes on in the background)."""
         try:
             self._insert(rows)
         except self.conflict as error:
-            raise ConcurrencyError(f"a game was recorded concurrently: {error}") from None
-        self._appended(first + len(rows) - 1)
-        return first, recorded_at
+            raise recorded_concurrently(error) from None
 
     def _not_yet_stored(self, events: Sequence[NewEvent]) -> list[NewEvent]:
         stored_id = self._stored_id
@@ -173,6 +177,10 @@ class SqlEventStore(SqlQueries, ABC):
 
     def last_position(self) -> int:
         return int(self._value("SELECT coalesce(max(position), 0) FROM events"))
+
+
+def recorded_concurrently(error: Exception) -> ConcurrencyError:
+    return ConcurrencyError(f"a game was recorded concurrently: {error}")
 
 
 def follow_loop(read: Callable[[int, int], Sequence[RecordedEvent]], wait_for_commit: Callable[[float], None],

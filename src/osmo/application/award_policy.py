@@ -6,9 +6,11 @@ it checks again the awards the voided game touched. It is never replayed: its de
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from osmo.application import voiding
 from osmo.application.batch_awards import first_unlocks
-from osmo.application.ports import GameRun, Transaction
+from osmo.application.ports import GameLineRow, GameRun, Transaction
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog
 from osmo.domain.events import NewEvent, RecordedEvent
@@ -31,7 +33,7 @@ class AwardPolicy:
         rows = tx.lines.game_lines(event.position)
         held = tx.unlocks.held([r.player_id for r in rows])
         evaluate = catalog.evaluate
-        unlocked: list[NewEvent] = []
+        decided: list[tuple[GameLineRow, str]] = []
         for row in rows:
             owned = held.get(row.player_id, set())
             pending = self._pending.get(row.player_id)
@@ -39,12 +41,11 @@ class AwardPolicy:
                 owned = owned | pending
             for award_id in evaluate(row.game, row.career, owned):
                 self._pending.setdefault(row.player_id, set()).add(award_id)
-                previous = tx.unlocks.unlock(row.player_id, award_id)
-                unlocked.append(ev.award_unlocked(
-                    row.player_id, award_id, row.game_id, event.position, row.finished_at, catalog.version,
-                    stream_version=previous.version if previous else ev.NO_STREAM,
-                ))
-        return unlocked
+                decided.append((row, award_id))
+        versions = _versions(tx, [(row.player_id, award_id) for row, award_id in decided])
+        return [ev.award_unlocked(row.player_id, award_id, row.game_id, event.position, row.finished_at,
+                                  catalog.version, stream_version=versions.get((row.player_id, award_id), ev.NO_STREAM))
+                for row, award_id in decided]
 
     def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
         """A run of GameRecorded events the careers projection folded at once: the same decisions as
@@ -58,15 +59,25 @@ class AwardPolicy:
         held = tx.unlocks.held(players)
         owned = {p: held.get(p, set()) | self._pending.get(p, set()) for p in players}
         line_game = (block.starts[1:] - 1).tolist()
-        unlocked: list[NewEvent] = []
+        decided: list[tuple[str, str, int]] = []  # (player, award, game in the block)
         game = 0
         for line, award_id in first_unlocks(block, catalog, owned):
             while line_game[game] < line:
                 game += 1
             player_id = block.player_ids[line]
             self._pending.setdefault(player_id, set()).add(award_id)
-            previous = tx.unlocks.unlock(player_id, award_id)
-            unlocked.append(ev.award_unlocked(
-                player_id, award_id, block.game_ids[game], block.positions[game], block.finished_at[game],
-                catalog.version, stream_version=previous.version if previous else ev.NO_STREAM))
-        return unlocked
+            decided.append((player_id, award_id, game))
+        versions = _versions(tx, [(player_id, award_id) for player_id, award_id, _ in decided])
+        return [ev.award_unlocked(player_id, award_id, block.game_ids[game], block.positions[game],
+                                  block.finished_at[game], catalog.version,
+                                  stream_version=versions.get((player_id, award_id), ev.NO_STREAM))
+                for player_id, award_id, game in decided]
+
+    def read_ahead(self, tx: Transaction, player_ids: Sequence[str]) -> None:
+        """What ``handle_games`` reads of a run by these players: the awards they hold."""
+        tx.unlocks.held(player_ids)
+
+
+def _versions(tx: Transaction, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The stream version of each (player, award) unlocked before (and revoked since), in one read."""
+    return tx.unlocks.unlock_versions(pairs) if pairs else {}

@@ -68,7 +68,8 @@ class EventStore(Protocol):
         data, already serialised as JSON text: the stored form), ``event_ids`` (its derived id's 16 bytes:
         ``derived_id_bytes(game_stream(game_id), 0)``) and ``catalog_version`` in its metadata, as
         ``append([game_recorded(...)])`` would; returns the position of the first and the time recorded.
-        A game already recorded raises ConcurrencyError."""
+        A game already recorded raises ConcurrencyError: here, or (a store that writes the run in the
+        background) at the next use of the store or at commit."""
         ...
 
 
@@ -333,6 +334,10 @@ class UnlockViews(Protocol):
 
     def unlock(self, player_id: str, award_id: str) -> UnlockRow | None:
         """The unlock row, active or revoked."""
+        ...
+
+    def unlock_versions(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The version of each unlock row, active or revoked, of these (player, award) pairs (absent: none)."""
         ...
 
     def unlocks_of(self, player_id: str) -> list[UnlockRow]:

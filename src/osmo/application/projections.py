@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from osmo.application import voiding
 from osmo.application.batch_fold import fold_block
 from osmo.application.ports import GameLineRow, GameRun, Transaction, UnlockRow
@@ -27,6 +29,9 @@ class PlayersProjection:
 
     def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
         return []
+
+    def read_ahead(self, tx: Transaction, player_ids: Sequence[str]) -> None:
+        pass
 
 
 class CareersProjection:
@@ -58,6 +63,10 @@ class CareersProjection:
             put_career(player_id, career, position)
         tx.lines.add_game_block(block)
         return []
+
+    def read_ahead(self, tx: Transaction, player_ids: Sequence[str]) -> None:
+        """What ``handle_games`` reads of a run by these players: their careers."""
+        tx.careers.careers(player_ids)
 
     def _record(self, tx: Transaction, game: ev.GameRecorded, position: int, catalog: Catalog) -> None:
         lines = line_values(game.to_data(), catalog.stat_ids)
@@ -98,6 +107,9 @@ class UnlocksProjection:
 
     def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
         return []
+
+    def read_ahead(self, tx: Transaction, player_ids: Sequence[str]) -> None:
+        pass
 
 
 def projectors() -> list[Subscriber]:

@@ -37,6 +37,11 @@ class GameRunSubscriber(Subscriber, Protocol):
 
     def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]: ...
 
+    def read_ahead(self, tx: Transaction, player_ids: Sequence[str]) -> None:
+        """Read what ``handle_games`` will read of the store for a run by these players (into the store's
+        caches), before the run is appended."""
+        ...
+
 
 def handle_runs(subscribers: Sequence[Subscriber]) -> bool:
     """Whether every subscriber handles runs of games (``GameRunSubscriber``)."""
@@ -71,6 +76,15 @@ def dispatch(tx: Transaction, recorded: Sequence[RecordedEvent], catalog: Catalo
         batch = tx.events.append(new) if new else []
         decided.extend(batch)
     return decided
+
+
+def read_ahead(tx: Transaction, player_ids: Sequence[str], subscribers: Sequence[Subscriber]) -> None:
+    """What ``dispatch_games`` will read of the store for a run by these players, read before the run is
+    appended: a store that writes the run in the background (PostgreSQL) then writes it while the subscribers
+    fold and evaluate it from their caches, instead of after."""
+    for subscriber in subscribers:
+        tx.checkpoints.checkpoint(subscriber.name)
+        subscriber.read_ahead(tx, player_ids)  # type: ignore[attr-defined]
 
 
 def dispatch_games(tx: Transaction, run: GameRun, catalog: Catalog,

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 from osmo.application.game_chunk import GameChunk
 from osmo.application.ports import Database, GameRun, Transaction
-from osmo.application.subscribers import MIN_RUN, Subscriber, dispatch, dispatch_games, handle_runs
+from osmo.application.subscribers import (
+    MIN_RUN,
+    Subscriber,
+    dispatch,
+    dispatch_games,
+    handle_runs,
+    read_ahead,
+)
 from osmo.domain import events as ev
 from osmo.domain.catalog import Catalog, catalog_from_data
 from osmo.domain.errors import InvalidCatalog
@@ -61,6 +68,7 @@ class Writer:
         if not self.writes_in_columns(chunk):
             appended = self.append([ev.game_recorded(chunk.data(g), catalog.version) for g in range(len(chunk))])
             return [event for event in appended if event.type != ev.GAME_RECORDED]
+        read_ahead(self.tx, list(dict.fromkeys(chunk.player_ids)), self.subscribers)
         first, recorded_at = self.tx.events.append_games(chunk.game_ids, chunk.payloads, chunk.event_ids,
                                                          catalog.version)
         positions = list(range(first, first + len(chunk)))

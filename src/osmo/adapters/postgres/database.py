@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, suppress
 
 import psycopg
@@ -25,7 +26,7 @@ class PostgresTransaction:
     """One PostgreSQL transaction: the event store, and the read models by role (one object serves them all)."""
 
     def __init__(self, conn: Connection, database: PostgresDatabase, writable: bool) -> None:
-        self.events = PostgresEventStore(conn)
+        self.events = PostgresEventStore(conn, database.background)
         self.views = PostgresReadModels(conn, database, writable)
         self.players = self.careers = self.lines = self.unlocks = self.checkpoints = self.projections = self.views
         self.keys = self.webhooks = self.boards = self.views
@@ -46,6 +47,7 @@ class PostgresDatabase:
         self.lock_timeout_ms = lock_timeout_ms
         self.career_columns: set[str] = set()
         self.layouts: dict[str, int] = {}
+        self.background = ThreadPoolExecutor(1, thread_name_prefix="osmo-copy")  # see PostgresEventStore
         self.conn = self._connect()
         try:
             row = self.conn.execute("SELECT current_schema()").fetchone()
@@ -55,7 +57,7 @@ class PostgresDatabase:
             self.append_lock = lock_key(self.schema)
             migrate(self.conn, self.schema)
         except BaseException as error:
-            self.conn.close()
+            self.close()
             if isinstance(error, psycopg.Error):
                 raise self._unavailable(error) from None
             raise
@@ -103,6 +105,7 @@ class PostgresDatabase:
         tx = PostgresTransaction(conn, self, writable)
         try:
             yield tx
+            tx.events.settle()
             tx.views.flush()
             appended = tx.events.appended
             if appended is not None:
@@ -111,11 +114,15 @@ class PostgresDatabase:
             else:
                 conn.execute("COMMIT")
         except BaseException as error:
+            first = _background_failure(tx)  # a run copied in the background failed before: its error is the cause
             if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 with suppress(psycopg.Error):
                     conn.rollback()
-            if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
-                raise self._unavailable(error) from None
+            cause = first or error
+            if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
+                raise self._unavailable(cause) from None
+            if first is not None:
+                raise first from None
             raise
         self.career_columns |= tx.views.columns
         self.layouts.update(tx.views.layouts)
@@ -162,4 +169,14 @@ class PostgresDatabase:
             listener.close()
 
     def close(self) -> None:
+        self.background.shutdown()
         self.conn.close()
+
+
+def _background_failure(tx: PostgresTransaction) -> BaseException | None:
+    """What the run of games copied in the background raised, if it did."""
+    try:
+        tx.events.settle()
+    except BaseException as error:  # returned, to be raised instead
+        return error
+    return None

@@ -1,10 +1,18 @@
 """The event store on PostgreSQL: event ids as UUID, batches written with binary COPY, reads paged and in
-binary, and what the transaction appended remembered for its ``NOTIFY`` (see the package docstring)."""
+binary, and what the transaction appended remembered for its ``NOTIFY`` (see the package docstring).
+
+A run of games (``append_games``) is copied in a background thread: the caller's subscribers fold and
+evaluate the run (from what they read ahead) while the server stores it, instead of after. psycopg holds the
+connection's lock for the whole COPY, so any statement meanwhile, from this store or another on the
+connection, waits for it; this store, and the commit, ``settle`` it first, so a refused game surfaces as
+ConcurrencyError before anything else runs or commits.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, Future
 from typing import Any
 
 from psycopg import errors as pg_errors
@@ -13,8 +21,14 @@ from psycopg.postgres import types as pg_types
 from psycopg.pq import Format
 
 from osmo.adapters.postgres.connection import Connection
-from osmo.adapters.sql_dialect import POSTGRES, Row
-from osmo.adapters.sql_events import EVENT_COLUMNS, EVENTS_AFTER, SqlEventStore, recorded_event
+from osmo.adapters.sql_dialect import POSTGRES, Cursor, Row
+from osmo.adapters.sql_events import (
+    EVENT_COLUMNS,
+    EVENTS_AFTER,
+    SqlEventStore,
+    recorded_concurrently,
+    recorded_event,
+)
 from osmo.domain.events import RecordedEvent
 
 PAGE = 1000
@@ -49,14 +63,35 @@ class PostgresEventStore(SqlEventStore):
     conflict = pg_errors.UniqueViolation
     conn: Connection
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, background: Executor) -> None:
         self.conn = conn
+        self.background = background
         self.tail: int | None = None  # max(position) as this transaction sees it, once read
         self.appended: int | None = None  # the last position this transaction appended
+        self._copying: Future[None] | None = None  # a run of games being copied in the background
 
     _decode = staticmethod(decode_event)
 
+    def settle(self) -> None:
+        """Wait for the run of games being copied, if any; a game it holds that is stored already raises
+        ConcurrencyError (and the transaction must roll back)."""
+        copying, self._copying = self._copying, None
+        if copying is not None:
+            try:
+                copying.result()
+            except self.conflict as error:
+                raise recorded_concurrently(error) from None
+
+    def _insert_games(self, rows: list[Row]) -> None:
+        self.settle()
+        self._copying = self.background.submit(self._write, rows)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self.settle()
+        return super()._execute(sql, params)
+
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self.settle()
         with self.conn.cursor(binary=True) as cursor:
             return cursor.execute(self.dialect.sql(sql), params).fetchall()
 
@@ -65,6 +100,10 @@ class PostgresEventStore(SqlEventStore):
         return event_id  # the COPY takes the 16 bytes as they are (EventIdDumper)
 
     def _insert(self, rows: list[Row]) -> None:
+        self.settle()
+        self._write(rows)
+
+    def _write(self, rows: list[Row]) -> None:
         with self.conn.cursor() as cursor:
             if len(rows) < COPY_FROM:
                 cursor.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
