@@ -14,6 +14,8 @@ import psycopg
 import pytest
 
 from osmo.adapters import packing
+from osmo.adapters.postgres import migrations
+from osmo.adapters.postgres.migrations import MIGRATIONS
 from osmo.application.corrections import void_game
 from osmo.application.players import register_seed_players
 from osmo.application.recording import record_games
@@ -91,7 +93,8 @@ def test_the_migration_turns_player_games_into_runs(store: tuple[str, str]) -> N
     else:
         with psycopg.connect(url) as conn:
             downgrade(conn, "player_key BIGINT NOT NULL, position BIGINT NOT NULL")
-            conn.execute("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)")
+            conn.execute("DELETE FROM schema_migrations WHERE version > %s",
+                         (MIGRATIONS.index(migrations._runs_of_player_games),))
     app = bootstrap(url)
     try:
         assert history(app) == before

@@ -150,3 +150,17 @@ def test_a_run_refused_in_the_background_raises_concurrency_error_and_stores_not
             assert [e.stream for e in tx.events.read_all()] == [game_stream(f"g{n}") for n in range(2 * rows)]
     finally:
         db.close()
+
+
+def test_the_long_columns_share_one_compression(pg_schema: PgSchema) -> None:
+    """lz4 where the server has it: pglz made the COPY of a write's runs of positions cost more than its events'."""
+    PostgresDatabase(pg_schema.url).close()
+    with psycopg.connect(pg_schema.url) as conn:
+        methods = dict(conn.execute(
+            "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute "
+            "WHERE (attrelid, attname) IN (('events'::regclass, 'data'), ('game_lines'::regclass, 'lines'), "
+            "('player_runs'::regclass, 'positions'))").fetchall())
+        has_lz4 = conn.execute("SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression' "
+                               "AND 'lz4' = ANY(enumvals)").fetchone()
+    assert len(methods) == 3
+    assert set(methods.values()) == ({"l"} if has_lz4 and has_lz4[0] else {""}), methods

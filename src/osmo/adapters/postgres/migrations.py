@@ -140,6 +140,13 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     CREATE INDEX unlocks_by_recorded ON unlocks (recorded_at COLLATE "C") WHERE active;
     """,
     _runs_of_player_games,
+    # A write's runs of positions were compressed with pglz, which cost more than the COPY of the write's events.
+    """
+    DO $$ BEGIN
+        ALTER TABLE player_runs ALTER COLUMN positions SET COMPRESSION lz4;
+    EXCEPTION WHEN others THEN NULL;  -- a server built without lz4 keeps pglz
+    END $$;
+    """,
 ]
 
 
