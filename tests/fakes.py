@@ -154,6 +154,9 @@ class FakeEventStore:
                 raise ConcurrencyError(f"a game was recorded concurrently: {game_id!r}")
         recorded = self.append([ev.game_recorded(orjson.loads(p), catalog_version) for p in payloads])
         assert [e.event_id.bytes for e in recorded] == list(event_ids), "event ids that are not the derived ones"
+        events = self.state.events
+        for event, payload in zip(recorded, payloads, strict=True):  # stored as given, as the SQL stores do
+            events[event.position - 1] = events[event.position - 1]._replace(data=payload.encode())
         return recorded[0].position, recorded[0].recorded_at
 
     def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
@@ -170,6 +173,10 @@ class FakeEventStore:
     def first_events(self, streams: Iterable[str]) -> dict[str, RecordedEvent]:
         wanted = set(streams) & self.state.versions.keys()
         return {e.stream: e.decoded() for e in self.state.events if e.version == 0 and e.stream in wanted}
+
+    def first_data(self, streams: Iterable[str]) -> dict[str, str]:
+        wanted = set(streams) & self.state.versions.keys()
+        return {e.stream: e.data.decode() for e in self.state.events if e.version == 0 and e.stream in wanted}
 
     def of_type(self, event_type: str) -> list[RecordedEvent]:
         return [e.decoded() for e in self.state.events if e.type == event_type]

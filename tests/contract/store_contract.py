@@ -110,6 +110,20 @@ class EventStoreContract:
             found = tx.events.first_events([present, absent])
         assert list(found) == [present] and found[present].version == 0
 
+    def test_first_data_is_the_stored_json_text_of_events_and_of_games_appended_as_they_are(self, database: Database
+                                                                                           ) -> None:
+        present, absent = stream_name(), stream_name()
+        game_ids = [f"fd-{uuid.uuid4().hex}" for _ in range(20)]
+        payloads = [f'{{"game_id": "{g}", "teams": [ ]}}' for g in game_ids]  # kept as given, spaces and all
+        with database.transaction() as tx:
+            tx.events.append([event(present), event(present, 0)])
+            tx.events.append_games(game_ids, payloads, [ev.derived_id_bytes(ev.game_stream(g), 0) for g in game_ids], 1)
+        with database.reader() as tx:
+            found = tx.events.first_data([present, absent, *map(ev.game_stream, game_ids)])
+            first = tx.events.first_events([present])[present]
+        assert found == {present: '{"n":1}', **{ev.game_stream(g): p for g, p in zip(game_ids, payloads, strict=True)}}
+        assert first.data == {"n": 1}
+
     def test_stream_version_and_events_by_type(self, database: Database) -> None:
         stream = stream_name()
         with database.transaction() as tx:

@@ -168,6 +168,10 @@ class SqlEventStore(SqlQueries, ABC):
             found[event.stream] = event
         return found
 
+    def first_data(self, streams: Iterable[str]) -> dict[str, str]:
+        return dict(self._in_rows("SELECT stream, data FROM events WHERE version = 0 AND {in_list}", "stream",
+                                  list(streams)))
+
     def stream_version(self, stream: str) -> int:
         return int(self._value("SELECT coalesce(max(version), -1) FROM events WHERE stream = ?", (stream,)))
 

@@ -56,6 +56,11 @@ class EventStore(Protocol):
         """The first event (version 0) of each of these streams that exists."""
         ...
 
+    def first_data(self, streams: Iterable[str]) -> dict[str, str]:
+        """The data of the first event of each of these streams that exists, as stored: JSON text (what
+        ``orjson.dumps`` makes of the event's data, or the payload ``append_games`` was given)."""
+        ...
+
     def of_type(self, event_type: str) -> list[RecordedEvent]:
         """Every event of one type, in global order (for replays that look ahead; rare types only)."""
         ...

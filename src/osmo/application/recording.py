@@ -353,7 +353,7 @@ def _check_all(uow: UnitOfWork, catalog: Catalog, outcomes: Iterable[Outcome], r
         with uow.read() as reader:
             players = set(piece.player_ids)
             registered = reader.tx.players.registered(players)
-            stored = reader.tx.events.first_events(ev.game_stream(g) for g in piece.game_ids)
+            stored = reader.tx.events.first_data(ev.game_stream(g) for g in piece.game_ids)
         refused: dict[int, Rejection] = {}
         if len(registered) < len(players):
             starts = piece.starts.tolist()
@@ -434,19 +434,20 @@ def _find_repeats(spool: Spool, spooled: _Spooled, ordinals: array[int], result:
         offset += len(chunk)
 
 
-def _difference(previous: RecordedEvent, chunk: GameChunk, game: int, stat_ids: Sequence[str]) -> str | None:
-    """How game ``game`` of ``chunk`` differs from its recorded GameRecorded ``previous``, or None when it is the
-    same game (a duplicate). The stored forms are compared first; when they differ, the games are compared
-    field by field with ``stat_ids`` (one recorded with other stats may still be the same game)."""
-    if orjson.dumps(previous.data).decode() == chunk.payloads[game]:
+def _difference(previous: str, chunk: GameChunk, game: int, stat_ids: Sequence[str]) -> str | None:
+    """How game ``game`` of ``chunk`` differs from the data of its recorded GameRecorded ``previous`` (JSON text, as
+    stored), or None when it is the same game (a duplicate). The stored forms are compared first; when they
+    differ, the games are compared field by field with ``stat_ids`` (one recorded with other stats, or stored
+    in another form, may still be the same game)."""
+    if previous == chunk.payloads[game]:
         return None
-    recorded, candidate = game_from_data(previous.data, stat_ids), chunk.game(game)
+    recorded, candidate = game_from_data(orjson.loads(previous), stat_ids), chunk.game(game)
     return None if recorded == candidate else describe_difference(recorded, candidate)
 
 
 def _drop_recorded(tx: Transaction, chunk: GameChunk, result: RecordResult) -> GameChunk:
     """Games recorded by a concurrent writer since the check: duplicates if identical, else a conflict."""
-    stored = tx.events.first_events(ev.game_stream(game_id) for game_id in chunk.game_ids)
+    stored = tx.events.first_data(ev.game_stream(game_id) for game_id in chunk.game_ids)
     if not stored:
         return chunk
     fresh = []
