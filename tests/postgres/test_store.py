@@ -136,7 +136,7 @@ def test_a_run_refused_in_the_background_raises_concurrency_error_and_stores_not
         for after in ("nothing", "a read of the views", "an append"):
             with pytest.raises(ConcurrencyError, match="recorded concurrently"), db.transaction() as tx:
                 tx.events.append_games(*_games(range(rows - 1, 2 * rows)), 1)  # its first game is stored
-                tx.events.background.submit(lambda: None).result()  # the run's write has failed by now
+                tx.events.background.executor.submit(lambda: None).result()  # the run's write has failed by now
                 if after == "a read of the views":  # finds the transaction failed
                     tx.players.registered(["p1"])
                 elif after == "an append":

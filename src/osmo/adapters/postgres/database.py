@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 import psycopg
 
 from osmo.adapters.postgres import connection
+from osmo.adapters.postgres.background import Background
 from osmo.adapters.postgres.connection import ANSWER_TIMEOUT_S, LOCK_TIMEOUT_MS, Connection, lock_key
 from osmo.adapters.postgres.events import PostgresEventStore, decode_event
 from osmo.adapters.postgres.migrations import migrate, schema_version
@@ -26,8 +27,9 @@ class PostgresTransaction:
     """One PostgreSQL transaction: the event store, and the read models by role (one object serves them all)."""
 
     def __init__(self, conn: Connection, database: PostgresDatabase, writable: bool) -> None:
-        self.events = PostgresEventStore(conn, database.background)
-        self.views = PostgresReadModels(conn, database, writable)
+        self.background = Background(database.writer)
+        self.events = PostgresEventStore(conn, self.background)
+        self.views = PostgresReadModels(conn, database, writable, self.background)
         self.players = self.careers = self.lines = self.unlocks = self.checkpoints = self.projections = self.views
         self.keys = self.webhooks = self.boards = self.views
 
@@ -47,7 +49,7 @@ class PostgresDatabase:
         self.lock_timeout_ms = lock_timeout_ms
         self.career_columns: set[str] = set()
         self.layouts: dict[str, int] = {}
-        self.background = ThreadPoolExecutor(1, thread_name_prefix="osmo-copy")  # see PostgresEventStore
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="osmo-copy")  # see background.py
         self.conn = self._connect()
         try:
             row = self.conn.execute("SELECT current_schema()").fetchone()
@@ -105,8 +107,7 @@ class PostgresDatabase:
         tx = PostgresTransaction(conn, self, writable)
         try:
             yield tx
-            tx.events.settle()
-            tx.views.flush()
+            tx.views.flush()  # settles the background first
             appended = tx.events.appended
             if appended is not None:
                 payload = f"{self.schema} {appended}".replace("'", "''")
@@ -114,7 +115,7 @@ class PostgresDatabase:
             else:
                 conn.execute("COMMIT")
         except BaseException as error:
-            first = _background_failure(tx)  # a run copied in the background failed before: its error is the cause
+            first = tx.background.failure()  # a COPY sent in the background failed before: its error is the cause
             if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 with suppress(psycopg.Error):
                     conn.rollback()
@@ -169,14 +170,6 @@ class PostgresDatabase:
             listener.close()
 
     def close(self) -> None:
-        self.background.shutdown()
+        self.writer.shutdown()
         self.conn.close()
 
-
-def _background_failure(tx: PostgresTransaction) -> BaseException | None:
-    """What the run of games copied in the background raised, if it did."""
-    try:
-        tx.events.settle()
-    except BaseException as error:  # returned, to be raised instead
-        return error
-    return None

@@ -1,18 +1,16 @@
 """The event store on PostgreSQL: event ids as UUID, batches written with binary COPY, reads paged and in
 binary, and what the transaction appended remembered for its ``NOTIFY`` (see the package docstring).
 
-A run of games (``append_games``) is copied in a background thread: the caller's subscribers fold and
-evaluate the run (from what they read ahead) while the server stores it, instead of after. psycopg holds the
-connection's lock for the whole COPY, so any statement meanwhile, from this store or another on the
-connection, waits for it; this store, and the commit, ``settle`` it first, so a refused game surfaces as
-ConcurrencyError before anything else runs or commits.
+A run of games (``append_games``) is formatted here and copied by the transaction's ``Background`` writer:
+the caller's subscribers fold and evaluate the run (from what they read ahead) while the server stores it.
+Every statement of this store settles the background first, so a game stored already surfaces as
+ConcurrencyError before anything else runs.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, Future
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from psycopg import errors as pg_errors
@@ -20,6 +18,7 @@ from psycopg.adapt import Dumper
 from psycopg.postgres import types as pg_types
 from psycopg.pq import Format
 
+from osmo.adapters.postgres.background import Background, copy_data, copy_in
 from osmo.adapters.postgres.connection import Connection
 from osmo.adapters.sql_dialect import POSTGRES, Cursor, Row
 from osmo.adapters.sql_events import (
@@ -35,6 +34,8 @@ PAGE = 1000
 COPY_FROM = 16  # rows: below this an INSERT pipeline is cheaper than COPY's extra round trip
 EVENT_TYPES = ["int8", "text", "int4", "text", "text", "text", "uuid", "text"]
 UUID_OID = pg_types["uuid"].oid
+COPY_EVENTS = f"COPY events ({EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 class EventIdDumper(Dumper):
@@ -63,35 +64,30 @@ class PostgresEventStore(SqlEventStore):
     conflict = pg_errors.UniqueViolation
     conn: Connection
 
-    def __init__(self, conn: Connection, background: Executor) -> None:
+    def __init__(self, conn: Connection, background: Background) -> None:
         self.conn = conn
         self.background = background
         self.tail: int | None = None  # max(position) as this transaction sees it, once read
         self.appended: int | None = None  # the last position this transaction appended
-        self._copying: Future[None] | None = None  # a run of games being copied in the background
 
     _decode = staticmethod(decode_event)
 
-    def settle(self) -> None:
-        """Wait for the run of games being copied, if any; a game it holds that is stored already raises
-        ConcurrencyError (and the transaction must roll back)."""
-        copying, self._copying = self._copying, None
-        if copying is not None:
-            try:
-                copying.result()
-            except self.conflict as error:
-                raise recorded_concurrently(error) from None
-
     def _insert_games(self, rows: list[Row]) -> None:
-        self.settle()
-        self._copying = self.background.submit(self._write, rows)
+        self.background.settle()
+        self.background.submit(self._refusing_stored_games, self._sender(rows))
+
+    def _refusing_stored_games(self, send: Callable[[], None]) -> None:
+        try:
+            send()
+        except self.conflict as error:
+            raise recorded_concurrently(error) from None
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self.settle()
+        self.background.settle()
         return super()._execute(sql, params)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        self.settle()
+        self.background.settle()
         with self.conn.cursor(binary=True) as cursor:
             return cursor.execute(self.dialect.sql(sql), params).fetchall()
 
@@ -100,20 +96,23 @@ class PostgresEventStore(SqlEventStore):
         return event_id  # the COPY takes the 16 bytes as they are (EventIdDumper)
 
     def _insert(self, rows: list[Row]) -> None:
-        self.settle()
-        self._write(rows)
+        self.background.settle()
+        self._sender(rows)()
 
-    def _write(self, rows: list[Row]) -> None:
-        with self.conn.cursor() as cursor:
-            if len(rows) < COPY_FROM:
-                cursor.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                                   [(*row[:6], _uuid(row[6]), row[7]) for row in rows])
-                return
-            cursor.adapters.register_dumper(None, EventIdDumper)
-            with cursor.copy(f"COPY events ({EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(EVENT_TYPES)
-                for row in rows:
-                    copy.write_row(row)
+    def _sender(self, rows: list[Row]) -> Callable[[], None]:
+        """What inserts ``rows``, prepared now (the writer thread may run it): pipelined INSERTs for a few rows,
+        else a binary COPY of data formatted here."""
+        conn = self.conn
+        if len(rows) < COPY_FROM:
+            params = [(*row[:6], _uuid(row[6]), row[7]) for row in rows]
+
+            def insert() -> None:
+                with conn.cursor() as cursor:
+                    cursor.executemany(INSERT_EVENT, params)
+
+            return insert
+        data = copy_data(conn, EVENT_TYPES, rows, EventIdDumper)
+        return lambda: copy_in(conn, COPY_EVENTS, data)
 
     def _appended(self, position: int) -> None:
         self.tail = self.appended = position

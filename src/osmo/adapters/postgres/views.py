@@ -4,15 +4,22 @@ game lines with binary COPY, checkpoints buffered until commit, and scans throug
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from osmo.adapters.buffered_views import GAME_COLUMNS, UPSERT_CHECKPOINT, BufferedReadModels, ViewCaches, quote
+from osmo.adapters.postgres.background import Background, copy_data, copy_in
 from osmo.adapters.postgres.connection import Connection
-from osmo.adapters.sql_dialect import POSTGRES, Row
+from osmo.adapters.sql_dialect import POSTGRES, Cursor, Row
+from osmo.application.ports import GameBlock
 from osmo.domain.catalog import Catalog
+
+GAME_TYPES = ["int8", "text", "text", "int4", "bytea", "int4"]
+COPY_GAMES = f"COPY game_lines ({GAME_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+RUN_TYPES = ["int8", "int8", "int8", "bytea"]
+COPY_RUNS = "COPY player_runs FROM STDIN (FORMAT BINARY)"
 
 if TYPE_CHECKING:
     from osmo.adapters.postgres.database import PostgresDatabase
@@ -30,15 +37,21 @@ class PostgresReadModels(BufferedReadModels):
     dialect = POSTGRES
     conn: Connection
 
-    def __init__(self, conn: Connection, database: PostgresDatabase, writable: bool) -> None:
+    def __init__(self, conn: Connection, database: PostgresDatabase, writable: bool, background: Background) -> None:
         super().__init__(writable, ViewCaches())
         self.conn = conn
+        self.background = background
         self.database = database
         self.columns = set(database.career_columns)
         self.layouts = dict(database.layouts)
         self._checkpoints_dirty: dict[str, int] = {}
 
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self.background.settle()
+        return super()._execute(sql, params)
+
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self.background.settle()
         with self.conn.cursor(binary=True) as cursor:
             return cursor.execute(self.dialect.sql(sql), params).fetchall()
 
@@ -70,18 +83,30 @@ class PostgresReadModels(BufferedReadModels):
         self._checkpoints[name] = position
         self._checkpoints_dirty[name] = position
 
+    def add_game_block(self, block: GameBlock) -> None:
+        """Buffer the block, then write it behind: its lines are formatted now and sent by the writer thread
+        while the caller goes on (the award policy evaluates the block from the buffer meanwhile)."""
+        super().add_game_block(block)
+        self.background.submit(self._games_sender())
+
+    def _games_sender(self) -> Callable[[], None]:
+        """What writes the buffered games (``game_lines`` and their ``player_runs``), formatted now; empties the
+        buffers."""
+        records, runs = self._pending_games()
+        conn = self.conn
+        lines, runs_data = copy_data(conn, GAME_TYPES, records), copy_data(conn, RUN_TYPES, runs)
+
+        def send() -> None:
+            copy_in(conn, COPY_GAMES, lines)
+            copy_in(conn, COPY_RUNS, runs_data)
+
+        return send
+
     def flush(self) -> None:
+        self.background.settle()
+        if self._lines or self._blocks:
+            self._games_sender()()
         with self.conn.cursor() as cursor:
-            if self._lines or self._blocks:
-                records, runs = self._pending_games()
-                with cursor.copy(f"COPY game_lines ({GAME_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(["int8", "text", "text", "int4", "bytea", "int4"])
-                    for record in records:
-                        copy.write_row(record)
-                with cursor.copy("COPY player_runs FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(["int8", "int8", "int8", "bytea"])
-                    for run in runs:
-                        copy.write_row(run)
             if self._dirty:
                 cursor.executemany(self._career_upsert, self._career_records())
                 self._dirty.clear()
@@ -98,6 +123,7 @@ class PostgresReadModels(BufferedReadModels):
         return int(self._value("SELECT count(*) FROM careers WHERE games_played > 0"))
 
     def _lines_of_layout(self, layout: int) -> Generator[tuple[bytes, int], None, None]:
+        self.background.settle()
         with self.conn.cursor(name=f"osmo_stat_{uuid.uuid4().hex}", binary=True) as cursor:
             cursor.itersize = 500
             cursor.execute("SELECT lines, itemsize FROM game_lines WHERE layout = %s", (layout,))
