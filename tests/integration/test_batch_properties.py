@@ -198,12 +198,17 @@ def summary(result: RecordResult) -> tuple[Any, ...]:
 
 def record_fast(app: App, content: bytes, chunk_size: int, read: tuple[int, int, int] = (1000, 20_000, 0)
                 ) -> RecordResult:
-    """``read``: the reader's chunk of lines, the games the spool keeps in memory, and the worker processes."""
+    """``read``: the reader's chunk of lines, the games the spool keeps in memory, and the worker processes (which
+    read their lines from a file: the content is read from one then, else from memory)."""
     catalog = app.uow.catalog()
     lines, memory, workers = read
-    reader = stream_submissions(io.BytesIO(content), FastReportParser(catalog, datetime.now(UTC)), chunk_lines=lines,
-                                workers=workers)
-    return record_games(app.uow, reader, skip_invalid=True, chunk_size=chunk_size, spool=FileSpool(memory_games=memory))
+    with tempfile.TemporaryFile() if workers else io.BytesIO() as file:
+        file.write(content)
+        file.seek(0)
+        reader = stream_submissions(file, FastReportParser(catalog, datetime.now(UTC)), chunk_lines=lines,
+                                    workers=workers)
+        return record_games(app.uow, reader, skip_invalid=True, chunk_size=chunk_size,
+                            spool=FileSpool(memory_games=memory))
 
 
 def record_reference(app: App, content: bytes, chunk_size: int) -> RecordResult:

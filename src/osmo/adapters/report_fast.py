@@ -7,20 +7,28 @@ Whatever either refuses, or might read otherwise than the pydantic reader (a tim
 ``check_report``, so every message stays what it was and a report is accepted exactly when it was.
 
 ``stream_submissions`` reads JSON Lines from a file a batch of lines at a time (memory does not grow with
-the input); any other input (one JSON value, a list) is read whole, as before.
+the input); any other input (one JSON value, a list) is read whole, as before. Worker processes check the
+batches of a large file: this process only finds where each batch lies in the file, a worker reads and
+splits its lines itself and leaves what it read in a temporary file, so that neither the lines nor what was
+read of them go through a pipe.
 """
 
 from __future__ import annotations
 
+import gc
+import io
 import multiprocessing
 import os
+import pickle
 import re
 import signal
+import stat
+import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
-from itertools import chain
+from itertools import accumulate, chain
 from operator import attrgetter
 from typing import Annotated, Any, BinaryIO
 
@@ -257,7 +265,13 @@ def stream_submissions(file: BinaryIO, parser: ReportParser, progress: Callable[
     JSON Lines are recognised as ``report_json.json_lines`` does when the first non-blank line is a
     complete JSON value and another non-blank line follows; lines are numbered as ``bytes.splitlines``
     numbers them. ``progress(n)`` is told the bytes read; ``chunk_lines`` lines are checked together, by
-    ``workers`` processes (``parallel_workers`` decides when None; 0: in this one)."""
+    ``workers`` processes (``parallel_workers`` decides when None; 0: in this one) when ``file`` is a regular
+    file, which they read their lines from, else in this one."""
+    if _file_size(file) is None:
+        workers = 0
+    elif workers is None:
+        workers = parallel_workers(file)
+    origin = file.tell() if workers > 0 else 0  # where the lines the workers read start
     head: list[bytes] = []
     first: bytes | None = None
     for raw in file:
@@ -278,26 +292,81 @@ def stream_submissions(file: BinaryIO, parser: ReportParser, progress: Callable[
     if b"\r" in stripped.rstrip(b"\r\n") or not _is_value(stripped.rstrip(b"\n")):
         yield from parser.parse(b"".join(head) + file.read())
         return
-
-    def batches() -> Iterator[list[tuple[int, bytes]]]:
-        number = 0
-        batch: list[tuple[int, bytes]] = []
-        for block in chain([b"".join(head)], _blocks(file, progress)):
-            lines = block.splitlines()
-            batch += [(n, raw) for n, raw in enumerate(lines, number + 1) if raw.strip()]
-            number += len(lines)
-            whole = len(batch) - len(batch) % chunk_lines
-            for start in range(0, whole, chunk_lines):
-                yield batch[start:start + chunk_lines]
-            del batch[:whole]
-        if batch:
-            yield batch
-
+    blocks = chain([b"".join(head)], _blocks(file, progress))
     if not isinstance(parser, FastReportParser):
-        for batch in batches():
+        for batch in _batches(blocks, chunk_lines):
             yield from (parser.parse_one(raw, line) for line, raw in batch)
-        return
-    yield from read_batches(batches(), parser, parallel_workers(file) if workers is None else workers)
+    elif workers > 0:
+        yield from read_spans(_spans(blocks, chunk_lines, origin), file.fileno(), parser, workers)
+    else:
+        for batch in _batches(blocks, chunk_lines):
+            yield from parser.parse_chunk(batch)
+
+
+def _batches(blocks: Iterable[bytes], chunk_lines: int) -> Iterator[list[tuple[int, bytes]]]:
+    """The non-blank lines of ``blocks`` (blocks of whole lines) with their numbers, ``chunk_lines`` at a time
+    (the last batch may hold fewer)."""
+    number = 0
+    batch: list[tuple[int, bytes]] = []
+    for block in blocks:
+        lines = block.splitlines()
+        batch += [(n, raw) for n, raw in enumerate(lines, number + 1) if raw.strip()]
+        number += len(lines)
+        whole = len(batch) - len(batch) % chunk_lines
+        for start in range(0, whole, chunk_lines):
+            yield batch[start:start + chunk_lines]
+        del batch[:whole]
+    if batch:
+        yield batch
+
+
+Span = tuple[int, int, int]
+"""Whole lines of a file: the number of the first line, the offset where they start and their length."""
+_SPACE = frozenset(b" \t\n\r\x0b\x0c")
+"""The bytes ``bytes.strip`` strips."""
+
+
+def _spans(blocks: Iterable[bytes], chunk_lines: int, offset: int) -> Iterator[Span]:
+    """Where the batches ``_batches`` makes of ``blocks`` (blocks of whole lines read from ``offset`` of a file
+    on) lie in the file: ``_numbered`` of the lines of each span is one. Only the line ends are looked for
+    here, so that the lines are split and copied by the process that checks them."""
+    first = 1  # the number of the first line of the span gathered
+    start = offset  # where the span gathered starts
+    kept = 0  # its non-blank lines
+    lines = 0  # the lines before this block
+    for block in blocks:
+        ends, count = _nonblank_ends(block)
+        for end, through in ends[chunk_lines - kept - 1::chunk_lines]:
+            yield first, start, offset + end - start
+            first, start = lines + through + 1, offset + end
+        kept = (kept + len(ends)) % chunk_lines
+        lines += count
+        offset += len(block)
+    if kept:
+        yield first, start, offset - start
+
+
+def _nonblank_ends(block: bytes) -> tuple[list[tuple[int, int]], int]:
+    """Where each non-blank line of ``block`` ends (after its line break) with the number of lines of ``block``
+    up to it, and how many lines ``block`` holds, lines being those of ``block.splitlines()``."""
+    if b"\r" in block:
+        lines = block.splitlines(keepends=True)
+        ends = accumulate(map(len, lines))
+        return [(end, n) for n, (end, line) in enumerate(zip(ends, lines, strict=True), 1) if line.strip()], len(lines)
+    found: list[tuple[int, int]] = []
+    start = count = 0
+    while start < len(block):
+        end = block.find(b"\n", start) + 1 or len(block)  # the last line may have no line break
+        count += 1
+        if block[start] not in _SPACE or block[start:end].strip():
+            found.append((end, count))
+        start = end
+    return found, count
+
+
+def _numbered(first: int, text: bytes) -> list[tuple[int, bytes]]:
+    """The non-blank lines of ``text`` with their numbers, that of its first line being ``first``."""
+    return [(number, raw) for number, raw in enumerate(text.splitlines(), first) if raw.strip()]
 
 
 PARALLEL_BYTES = 8 << 20
@@ -306,52 +375,77 @@ _WORKER_PARSER: FastReportParser | None = None  # the parser a forked worker inh
 
 
 def parallel_workers(file: BinaryIO) -> int:
-    """How many worker processes check ``file``: two on a machine with two cores or more when it is a file of
-    at least PARALLEL_BYTES, else none."""
-    try:
-        size = os.fstat(file.fileno()).st_size
-    except (AttributeError, OSError, ValueError):  # not a file (a pipe is a file of size 0)
-        return 0
-    return 2 if size >= PARALLEL_BYTES and (os.cpu_count() or 1) >= 2 and _can_fork() else 0
+    """How many worker processes check ``file``: two on a machine with two cores or more when it is a regular
+    file of at least PARALLEL_BYTES, else none."""
+    size = _file_size(file)
+    return 2 if size is not None and size >= PARALLEL_BYTES and (os.cpu_count() or 1) >= 2 and _can_fork() else 0
+
+
+def _file_size(file: BinaryIO) -> int | None:
+    """The size of ``file`` when it is a regular file read as it is (not through a decompressor, say), whose
+    bytes other processes can read from its descriptor; else None."""
+    raw = getattr(file, "raw", file)  # a buffered file's own file
+    if not isinstance(raw, io.FileIO):
+        return None
+    status = os.fstat(raw.fileno())
+    return status.st_size if stat.S_ISREG(status.st_mode) else None  # not a pipe
 
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def read_batches(batches: Iterator[list[tuple[int, bytes]]], parser: FastReportParser, workers: int
-                 ) -> Iterator[Read]:
-    """``parser.parse_chunk`` of each batch, in order: in this process, or in ``workers`` forked processes (each
-    inherits ``parser`` with its clock) while this one reads ahead (at most two batches a worker) and goes on
-    with what it is given. A batch read by a worker is exactly what this process would read."""
-    if workers <= 0:
-        for batch in batches:
-            yield from parser.parse_chunk(batch)
-        return
+def read_spans(spans: Iterator[Span], fd: int, parser: FastReportParser, workers: int) -> Iterator[Read]:
+    """``parser.parse_chunk`` of the lines of each span of file ``fd``, in order, by ``workers`` forked
+    processes, while this one reads ahead (at most two spans a worker) and goes on with what it is given. A
+    worker inherits ``parser`` (with its clock) and ``fd``, reads and splits its span itself and leaves what it
+    read in a file of a temporary folder (see ``_parse_in_worker``), which this process loads and removes: what
+    a worker reads is exactly what this process would read."""
     global _WORKER_PARSER
     _WORKER_PARSER = parser
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_leave_interrupts) as pool:
-            pending: deque[Future[list[Read]]] = deque()
-            for batch in batches:
-                pending.append(pool.submit(_parse_in_worker, batch))
+        with tempfile.TemporaryDirectory(prefix="osmo-read-") as folder, ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker) as pool:
+            pending: deque[Future[str]] = deque()
+            for number, span in enumerate(spans):
+                pending.append(pool.submit(_parse_in_worker, fd, span, os.path.join(folder, str(number))))
                 if len(pending) >= 2 * workers:
-                    yield from pending.popleft().result()
+                    yield from _load(pending.popleft().result())
             while pending:
-                yield from pending.popleft().result()
+                yield from _load(pending.popleft().result())
     finally:
         _WORKER_PARSER = None
 
 
-def _leave_interrupts() -> None:
-    """A worker ignores Ctrl-C: the reading process stops, and stops its workers."""
+def _start_worker() -> None:
+    """A worker ignores Ctrl-C (the reading process stops, and stops its workers), and its garbage collector
+    leaves alone the objects it inherits (``gc.freeze``): going through them again and again would cost time,
+    and copies of the memory it shares with the reading process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()
 
 
-def _parse_in_worker(batch: list[tuple[int, bytes]]) -> list[Read]:
+def _parse_in_worker(fd: int, span: Span, path: str) -> str:
+    """Checks the lines of ``span`` of file ``fd`` and pickles what it read into file ``path``, which it returns.
+    A file takes it at once, where the pipe back to the reading process (64 KiB) would hold the worker until
+    the reading process had taken it all."""
     assert _WORKER_PARSER is not None, "a worker process must be forked from the reading one"
-    return _WORKER_PARSER.parse_chunk(batch)
+    first, offset, length = span
+    text = os.pread(fd, length, offset)
+    if len(text) != length:
+        raise OSError(f"the input file changed while it was read (at byte {offset + len(text)})")
+    reads = _WORKER_PARSER.parse_chunk(_numbered(first, text))
+    with open(path, "wb") as out:
+        pickle.dump(reads, out, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _load(path: str) -> list[Read]:
+    """What a worker left in file ``path``, which is removed."""
+    with open(path, "rb") as file:
+        reads: list[Read] = pickle.load(file)
+    os.remove(path)
+    return reads
 
 
 def _blocks(file: BinaryIO, progress: Callable[[int], None] | None, size: int = 1 << 20) -> Iterator[bytes]:
