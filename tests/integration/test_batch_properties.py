@@ -30,7 +30,7 @@ from osmo.adapters.report_fast import FastReportParser, stream_submissions
 from osmo.adapters.report_json import ReportParser
 from osmo.adapters.spool import FileSpool
 from osmo.application.players import register_seed_players
-from osmo.application.ports import Transaction
+from osmo.application.ports import GameRun, Transaction
 from osmo.application.projections import projectors
 from osmo.application.recording import RecordResult, record_games
 from osmo.application.subscribers import Subscriber
@@ -249,8 +249,33 @@ def test_batch_path_equals_one_game_path_postgres(case: tuple[list[dict[str, Any
     compare("postgres", *case, chunk)
 
 
-def test_long_runs_use_the_batch_path(tmp_path: Path) -> None:
-    """A chunk of many games of the same few players folds as a block and still matches the reference."""
+class WithoutReadAhead(OneByOne):
+    """A subscriber that handles runs of games but reads nothing ahead (``read_ahead`` is optional)."""
+
+    def __init__(self, inner: Subscriber) -> None:
+        super().__init__(inner)
+        self.runs = 0
+
+    def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
+        self.runs += 1
+        return self.inner.handle_games(tx, run, catalog)  # type: ignore[attr-defined, no-any-return]
+
+
+def test_long_runs_use_the_batch_path_also_for_subscribers_that_read_nothing_ahead() -> None:
+    content = b"\n".join(orjson.dumps(r) for r in long_run()) + b"\n"
+    subscribers = [WithoutReadAhead(s) for s in live_subscribers()]
+    with fresh_app("sqlite") as batch, fresh_app("sqlite") as reference:
+        uow = UnitOfWork(batch.database, builtin=load_catalog, subscribers=lambda: subscribers,
+                         projectors=projectors)
+        reader = stream_submissions(io.BytesIO(content), FastReportParser(uow.catalog(), datetime.now(UTC)))
+        assert summary(record_games(uow, reader, chunk_size=500)) == summary(
+            record_reference(reference, content, 500))
+        assert state(batch) == state(reference)
+    assert all(s.runs == 1 for s in subscribers)
+
+
+def long_run() -> list[dict[str, Any]]:
+    """300 games of the same ten players, six a game."""
     reports = []
     for i in range(300):
         players = [SEED_IDS[(i + k) % 10] for k in range(6)]
@@ -260,4 +285,9 @@ def test_long_runs_use_the_batch_path(tmp_path: Path) -> None:
         reports.append({"game_id": f"g{i}", "started_at": begun.isoformat().replace("+00:00", "Z"),
                         "finished_at": (begun + timedelta(minutes=20)).isoformat().replace("+00:00", "Z"),
                         "winner": (i // 3) % 2, "teams": [lines[:3], lines[3:]]})
-    compare("sqlite", [], [orjson.dumps(r) for r in reports], 500)
+    return reports
+
+
+def test_long_runs_use_the_batch_path() -> None:
+    """A chunk of many games of the same few players folds as a block and still matches the reference."""
+    compare("sqlite", [], [orjson.dumps(r) for r in long_run()], 500)

@@ -164,3 +164,31 @@ def test_the_long_columns_share_one_compression(pg_schema: PgSchema) -> None:
                                "AND 'lz4' = ANY(enumvals)").fetchone()
     assert len(methods) == 3
     assert set(methods.values()) == ({"l"} if has_lz4 and has_lz4[0] else {""}), methods
+
+
+def test_an_interrupt_is_raised_as_such_though_a_run_was_refused_in_the_background(pg_schema: PgSchema) -> None:
+    db = PostgresDatabase(pg_schema.url)
+    try:
+        with db.transaction() as tx:
+            tx.events.append_games(*_games(range(40)), 1)
+        with pytest.raises(KeyboardInterrupt), db.transaction() as tx:  # not a ConcurrencyError to retry
+            tx.events.append_games(*_games(range(39, 80)), 1)
+            raise KeyboardInterrupt
+        with db.reader() as tx:
+            assert tx.events.last_position() == 40
+    finally:
+        db.close()
+
+
+def test_a_closed_database_writes_runs_again(pg_schema: PgSchema) -> None:
+    db = PostgresDatabase(pg_schema.url)
+    try:
+        with db.transaction() as tx:
+            tx.events.append_games(*_games(range(40)), 1)
+        db.close()
+        with db.transaction() as tx:
+            tx.events.append_games(*_games(range(40, 80)), 1)
+        with db.reader() as tx:
+            assert tx.events.last_position() == 80
+    finally:
+        db.close()

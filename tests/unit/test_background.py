@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -44,3 +46,29 @@ def test_the_first_error_is_raised_once_after_every_job_ran() -> None:
         error = background.failure()
         assert isinstance(error, ValueError) and str(error) == "again"
         assert background.failure() is None
+
+
+def test_an_interrupt_while_waiting_still_waits_for_every_job_and_wins_over_their_errors() -> None:
+    done: list[str] = []
+
+    def slow_failure() -> None:
+        time.sleep(0.3)
+        done.append("job")
+        raise ValueError("the job's error")
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with ThreadPoolExecutor(1) as executor:
+            background = Background(executor)
+            background.submit(slow_failure)
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            with pytest.raises(KeyboardInterrupt):
+                background.settle()
+            assert done == ["job"]  # not left running after its transaction
+            assert background.failure() is None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

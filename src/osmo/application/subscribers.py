@@ -39,7 +39,7 @@ class GameRunSubscriber(Subscriber, Protocol):
 
     def read_ahead(self, tx: Transaction, player_ids: Sequence[str]) -> None:
         """Read what ``handle_games`` will read of the store for a run by these players (into the store's
-        caches), before the run is appended."""
+        caches), before the run is appended. Optional: a subscriber without it reads when it handles the run."""
         ...
 
 
@@ -84,7 +84,8 @@ def read_ahead(tx: Transaction, player_ids: Sequence[str], subscribers: Sequence
     fold and evaluate it from their caches, instead of after."""
     for subscriber in subscribers:
         tx.checkpoints.checkpoint(subscriber.name)
-        subscriber.read_ahead(tx, player_ids)  # type: ignore[attr-defined]
+        if (read := getattr(subscriber, "read_ahead", None)) is not None:
+            read(tx, player_ids)
 
 
 def dispatch_games(tx: Transaction, run: GameRun, catalog: Catalog,

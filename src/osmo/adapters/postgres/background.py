@@ -6,16 +6,17 @@ of after.
 psycopg holds the connection's lock for a whole COPY, so a statement meanwhile, from any thread, waits for it
 (statements never interleave with a COPY); jobs run one at a time, in the order they were given. ``settle``
 waits for every job and raises the first error one raised: the event store and the read models settle
-before any statement whose result depends on a job (a read of the events or of game lines, an append, the
-commit), and the transaction settles before it rolls back, so a refused run is raised as such and no job
-outlives its transaction.
+before each of their statements (a read of the events or of game lines, an append, the commit), and the
+transaction settles before it rolls back, so a refused run is raised as such and no job outlives its
+transaction. Formatting a COPY in the caller's thread reads only the connection's encoding, which a COPY in
+flight never changes.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, wait
 from typing import Any
 
 from psycopg import Connection, Copy
@@ -34,22 +35,28 @@ class Background:
         self._pending.append(self.executor.submit(job, *args))
 
     def settle(self) -> None:
-        """Wait for every job given so far; raise the first error one raised (once)."""
+        """Wait for every job given so far, even through Ctrl-C (a job left running could write after its
+        transaction rolled back, and commit on its own); then raise the interrupt, else the first error a job
+        raised (once)."""
         pending, self._pending = self._pending, []
-        failure: BaseException | None = None
-        for job in pending:
+        interrupted: BaseException | None = None
+        while True:
             try:
-                job.result()
-            except BaseException as error:  # every job is waited for before the first failure is raised
-                failure = failure or error
-        if failure is not None:
-            raise failure
+                wait(pending)
+                break
+            except BaseException as interrupt:  # raised once every job is done
+                interrupted = interrupted or interrupt
+        if interrupted is not None:
+            raise interrupted
+        for job in pending:
+            if (error := job.exception()) is not None:
+                raise error
 
     def failure(self) -> BaseException | None:
-        """``settle``, returning the error instead of raising it (for a transaction that is failing already)."""
+        """``settle``, returning what it raises instead (for a transaction that is failing already)."""
         try:
             self.settle()
-        except BaseException as error:  # returned, to be raised instead of the later error
+        except BaseException as error:  # returned, to be raised by the caller
             return error
         return None
 

@@ -115,15 +115,17 @@ class PostgresDatabase:
             else:
                 conn.execute("COMMIT")
         except BaseException as error:
-            first = tx.background.failure()  # a COPY sent in the background failed before: its error is the cause
+            first = tx.background.failure()  # no job outlives the transaction
             if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 with suppress(psycopg.Error):
                     conn.rollback()
-            cause = first or error
+            # A COPY that failed in the background is the cause of a later statement's failure; an interrupt wins.
+            cause = first if first is not None and (isinstance(error, Exception) or
+                                                    not isinstance(first, Exception)) else error
             if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
                 raise self._unavailable(cause) from None
-            if first is not None:
-                raise first from None
+            if cause is not error:
+                raise cause from None
             raise
         self.career_columns |= tx.views.columns
         self.layouts.update(tx.views.layouts)
@@ -170,6 +172,7 @@ class PostgresDatabase:
             listener.close()
 
     def close(self) -> None:
+        """Close the connection and stop the writer thread (a later transaction opens both again)."""
         self.writer.shutdown()
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="osmo-copy")  # starts no thread until used
         self.conn.close()
-

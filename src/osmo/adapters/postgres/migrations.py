@@ -144,7 +144,7 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     """
     DO $$ BEGIN
         ALTER TABLE player_runs ALTER COLUMN positions SET COMPRESSION lz4;
-    EXCEPTION WHEN others THEN NULL;  -- a server built without lz4 keeps pglz
+    EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;  -- a server without lz4 keeps pglz
     END $$;
     """,
 ]

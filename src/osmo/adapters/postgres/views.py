@@ -1,5 +1,6 @@
-"""The read models on PostgreSQL: what differs from SQLite is adding career columns, writing buffered
-game lines with binary COPY, checkpoints buffered until commit, and scans through server-side cursors."""
+"""The read models on PostgreSQL: what differs from SQLite is adding career columns, writing game lines with
+binary COPY (a folded block behind, from the writer thread), checkpoints buffered until commit, and scans
+through server-side cursors."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 
 class PostgresReadModels(BufferedReadModels):
-    """Projections in PostgreSQL. Careers, game lines and checkpoints are buffered and written at commit.
+    """Projections in PostgreSQL. Careers and checkpoints are buffered and written at commit; game lines
+    folded one by one too, and a folded block is written behind (``add_game_block``).
 
     ``game_lines`` keeps one row per game, its lines packed exactly as in SQLite (int32, or int64 when a
     value needs it; see ``osmo.adapters.packing``). ``careers`` has one BIGINT column per career stat, added
