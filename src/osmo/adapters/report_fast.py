@@ -431,10 +431,15 @@ def _parse_in_worker(fd: int, span: Span, path: str) -> str:
     the reading process had taken it all."""
     assert _WORKER_PARSER is not None, "a worker process must be forked from the reading one"
     first, offset, length = span
-    text = os.pread(fd, length, offset)
-    if len(text) != length:
-        raise OSError(f"the input file changed while it was read (at byte {offset + len(text)})")
-    reads = _WORKER_PARSER.parse_chunk(_numbered(first, text))
+    parts: list[bytes] = []
+    read = 0
+    while read < length:  # one pread gives at most about 2 GiB
+        part = os.pread(fd, length - read, offset + read)
+        if not part:
+            raise OSError(f"the input file changed while it was read (at byte {offset + read})")
+        parts.append(part)
+        read += len(part)
+    reads = _WORKER_PARSER.parse_chunk(_numbered(first, b"".join(parts)))
     with open(path, "wb") as out:
         pickle.dump(reads, out, protocol=pickle.HIGHEST_PROTOCOL)
     return path
