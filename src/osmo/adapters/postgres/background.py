@@ -38,6 +38,8 @@ class Background:
         """Wait for every job given so far, even through Ctrl-C (a job left running could write after its
         transaction rolled back, and commit on its own); then raise the interrupt, else the first error a job
         raised (once)."""
+        if not self._pending:
+            return
         pending, self._pending = self._pending, []
         interrupted: BaseException | None = None
         while True:
