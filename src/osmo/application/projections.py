@@ -30,9 +30,6 @@ class PlayersProjection:
     def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
         return []
 
-    def read_ahead(self, tx: Transaction, player_ids: Sequence[str]) -> None:
-        pass
-
 
 class CareersProjection:
     """Folds every game into the careers of its players and keeps the game's lines, each with the
@@ -107,9 +104,6 @@ class UnlocksProjection:
 
     def handle_games(self, tx: Transaction, run: GameRun, catalog: Catalog) -> list[NewEvent]:
         return []
-
-    def read_ahead(self, tx: Transaction, player_ids: Sequence[str]) -> None:
-        pass
 
 
 def projectors() -> list[Subscriber]:

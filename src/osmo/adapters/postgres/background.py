@@ -23,6 +23,8 @@ from psycopg import Connection, Copy
 from psycopg.adapt import Dumper
 from psycopg.copy import FileWriter
 
+from osmo.adapters.sql_dialect import Cursor, Row, SqlQueries
+
 
 class Background:
     """The jobs of one transaction on the database's writer thread (see the module docstring)."""
@@ -61,6 +63,23 @@ class Background:
         except BaseException as error:  # returned, to be raised by the caller
             return error
         return None
+
+
+class SettledQueries(SqlQueries):
+    """The queries of a store or read model of a transaction with a ``Background``: each waits for its jobs first,
+    and reads rows in binary."""
+
+    background: Background
+    conn: Connection[Any]
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self.background.settle()
+        return super()._execute(sql, params)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self.background.settle()
+        with self.conn.cursor(binary=True) as cursor:
+            return cursor.execute(self.dialect.sql(sql), params).fetchall()
 
 
 def copy_data(conn: Connection[Any], types: Sequence[str], rows: Iterable[Sequence[Any]],

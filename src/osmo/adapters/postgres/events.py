@@ -10,7 +10,7 @@ ConcurrencyError before anything else runs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from psycopg import errors as pg_errors
@@ -18,9 +18,9 @@ from psycopg.adapt import Dumper
 from psycopg.postgres import types as pg_types
 from psycopg.pq import Format
 
-from osmo.adapters.postgres.background import Background, copy_data, copy_in
+from osmo.adapters.postgres.background import Background, SettledQueries, copy_data, copy_in
 from osmo.adapters.postgres.connection import Connection
-from osmo.adapters.sql_dialect import POSTGRES, Cursor, Row
+from osmo.adapters.sql_dialect import POSTGRES, Row
 from osmo.adapters.sql_events import (
     EVENT_COLUMNS,
     EVENTS_AFTER,
@@ -57,7 +57,7 @@ def decode_event(row: Row) -> RecordedEvent:
     return recorded_event(row, row[6])
 
 
-class PostgresEventStore(SqlEventStore):
+class PostgresEventStore(SettledQueries, SqlEventStore):
     """The ``events`` table. Positions are assigned under the writer lock: contiguous, in commit order."""
 
     dialect = POSTGRES
@@ -81,15 +81,6 @@ class PostgresEventStore(SqlEventStore):
             send()
         except self.conflict as error:
             raise recorded_concurrently(error) from None
-
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self.background.settle()
-        return super()._execute(sql, params)
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        self.background.settle()
-        with self.conn.cursor(binary=True) as cursor:
-            return cursor.execute(self.dialect.sql(sql), params).fetchall()
 
     @staticmethod
     def _stored_digest(event_id: bytes) -> Any:

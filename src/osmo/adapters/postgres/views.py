@@ -5,15 +5,15 @@ through server-side cursors."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING
 
 import orjson
 
 from osmo.adapters.buffered_views import GAME_COLUMNS, UPSERT_CHECKPOINT, BufferedReadModels, ViewCaches, quote
-from osmo.adapters.postgres.background import Background, copy_data, copy_in
+from osmo.adapters.postgres.background import Background, SettledQueries, copy_data, copy_in
 from osmo.adapters.postgres.connection import Connection
-from osmo.adapters.sql_dialect import POSTGRES, Cursor, Row
+from osmo.adapters.sql_dialect import POSTGRES
 from osmo.application.ports import GameBlock
 from osmo.domain.catalog import Catalog
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from osmo.adapters.postgres.database import PostgresDatabase
 
 
-class PostgresReadModels(BufferedReadModels):
+class PostgresReadModels(SettledQueries, BufferedReadModels):
     """Projections in PostgreSQL. Careers and checkpoints are buffered and written at commit; game lines
     folded one by one too, and a folded block is written behind (``add_game_block``).
 
@@ -47,15 +47,6 @@ class PostgresReadModels(BufferedReadModels):
         self.columns = set(database.career_columns)
         self.layouts = dict(database.layouts)
         self._checkpoints_dirty: dict[str, int] = {}
-
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self.background.settle()
-        return super()._execute(sql, params)
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        self.background.settle()
-        with self.conn.cursor(binary=True) as cursor:
-            return cursor.execute(self.dialect.sql(sql), params).fetchall()
 
     def use_catalog(self, catalog: Catalog) -> None:
         if self.catalog is not None and self.catalog is not catalog:
